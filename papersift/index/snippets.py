@@ -1,0 +1,81 @@
+"""Query-term highlighting for any result, found by keyword or by meaning.
+
+Snippets are built from the stored text with the keyword index's own analyzer, so a match on
+"warmups" highlights "warmup" exactly as BM25 counted it. Output is a list of segments; callers
+escape the text (the web template and :func:`to_html` both do), so hostile abstracts stay inert.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+_WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
+
+
+@dataclass
+class Segment:
+    text: str
+    hit: bool
+
+
+@dataclass
+class Snippet:
+    segments: list[Segment]
+    matched_terms: list[str]
+
+    def to_html(self) -> str:
+        return "".join(
+            f"<mark>{escape(s.text)}</mark>" if s.hit else escape(s.text) for s in self.segments
+        )
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.segments)
+
+
+def make_snippet(
+    text: str,
+    query_terms: set[str],
+    analyze: Callable[[str], list[str]],
+    *,
+    width: int = 40,
+) -> Snippet:
+    """The window of ``width`` words with the most query-term hits, hits marked."""
+    words = list(_WORD.finditer(text))
+    if not words:
+        return Snippet([Segment(text[:300], False)], [])
+    hits: list[bool] = []
+    matched: list[str] = []
+    for m in words:
+        stems = analyze(m.group(0)) if query_terms else []
+        hit = any(s in query_terms for s in stems)
+        hits.append(hit)
+        if hit and m.group(0).lower() not in (t.lower() for t in matched):
+            matched.append(m.group(0))
+    start = 0
+    if len(words) > width and any(hits):
+        counts = [sum(hits[i : i + width]) for i in range(0, len(words) - width + 1)]
+        best = max(range(len(counts)), key=lambda i: (counts[i], -i))
+        start = max(0, best - 3) if best > 3 else 0
+    end = min(len(words), start + width)
+    lo = words[start].start() if start > 0 else 0
+    hi = words[end - 1].end() if end < len(words) else len(text)
+    segments: list[Segment] = []
+    if start > 0:
+        segments.append(Segment("… ", False))
+    pos = lo
+    for m, hit in zip(words[start:end], hits[start:end], strict=True):
+        if not hit:
+            continue
+        if m.start() > pos:
+            segments.append(Segment(text[pos : m.start()], False))
+        segments.append(Segment(m.group(0), True))
+        pos = m.end()
+    if hi > pos:
+        segments.append(Segment(text[pos:hi], False))
+    if end < len(words):
+        segments.append(Segment(" …", False))
+    return Snippet(segments, matched)

@@ -1,0 +1,615 @@
+"""Plain JSON-lines and CSV files of papers, read through a column mapping.
+
+People bring their own exports (a Kaggle CSV, a scraper's daily JSONL, a spreadsheet), so column
+names vary: without a ``mapping`` the usual names are found case-insensitively (see
+:data:`FIELD_ALIASES`). Lists arrive as JSON lists, Python literals (``"['cs.LG', 'cs.AI']"``) or
+delimited strings, and all three are read.
+
+The module also holds the few file helpers the other file parsers share (``open_binary``,
+``iter_json_lines``, ``decode_line``, ``split_authors``, ``parse_date``, :class:`FormatError`).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import dataclasses
+import gzip
+import io
+import json
+import math
+import re
+import sys
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from papersift.ingest.normalize import parse_arxiv_id
+from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
+
+SOURCE_CSV = "csv"
+SOURCE_JSONL = "jsonl"
+
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "title": ("title", "titles"),
+    "abstract": ("abstract", "summary", "summaries", "text"),
+    "authors": ("authors", "author"),
+    "arxiv_id": ("arxiv_id", "arxiv", "arxivid", "id", "_id"),
+    "doi": ("doi",),
+    "categories": ("categories", "terms", "category", "cate"),
+    "published": ("published", "published_at", "date", "update_date"),
+    "updated": ("updated", "updated_at"),
+    "comment": ("comment", "comments"),
+    "journal_ref": ("journal_ref",),
+    "abs_url": ("abs_url", "abs", "url"),
+    "pdf_url": ("pdf_url", "pdf"),
+    "code_urls": ("code_urls", "code_url", "github_repo", "githubrepo", "github"),
+    "version": ("version",),
+}
+"""Column names tried for each record field when no mapping names one, best first."""
+
+_TEXT_FIELDS = ("title", "abstract", "comment", "journal_ref", "doi", "abs_url", "pdf_url")
+_MAPPABLE = {f.name for f in dataclasses.fields(PaperRecord)} - {"source", "extra"}
+_GZIP_MAGIC = b"\x1f\x8b"
+_LITERAL_MAX = 100_000  # ast.literal_eval is safe but not cheap; longer strings are split instead
+_CSV_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
+
+_AND = re.compile(r"\s+and\s+|\s*&\s*", re.IGNORECASE)
+_SUFFIX = re.compile(r"^(jr|sr|i{2,3}|iv|2nd|3rd)\.?$", re.IGNORECASE)
+_ET_AL = re.compile(r"\s*\bet\s+al\.?$", re.IGNORECASE)
+_LIST_SPLIT = re.compile(r"[\s,;|]+")
+_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+
+
+class FormatError(ValueError):
+    """A whole file cannot be read in the expected format (one bad record never raises this)."""
+
+
+class _RowError(ValueError):
+    """One record holds a value of the wrong type; reported as a ParseProblem, never raised out."""
+
+
+# --- helpers shared by the file parsers -------------------------------------------------------
+
+
+def open_binary(path: Path | str) -> io.BufferedIOBase:
+    """Open a file for binary reading, decompressing it when it starts with the gzip magic.
+
+    The magic bytes decide, not the name, so ``snapshot.json.gz`` renamed to ``.json`` still works.
+    """
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    if magic == _GZIP_MAGIC:
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def iter_json_lines(
+    path: Path | str, source: str
+) -> Iterator[tuple[int, dict[str, Any]] | ParseProblem]:
+    """Yield ``(line number, object)`` per JSON-lines record, or a problem for a bad line.
+
+    Streams line by line (the arXiv snapshot is 4 GB). Raises :class:`FormatError` when the first
+    record is not a JSON object at all (a JSON array, a CSV, a binary file), since then every
+    line would be a problem. A compressed file that ends early yields one last problem.
+    """
+    lineno = 0
+    seen_record = False
+    with open_binary(path) as fh:
+        lines = iter(fh)
+        while True:
+            try:
+                raw = next(lines)
+            except StopIteration:
+                return
+            except (EOFError, OSError, zlib.error) as exc:
+                if lineno == 0:
+                    raise FormatError(f"{path}: cannot read the file: {exc}") from exc
+                yield ParseProblem(source, f"line {lineno + 1}", f"file ends early: {exc}")
+                return
+            lineno += 1
+            text = raw.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else raw
+            text = text.strip()
+            if not text:
+                continue
+            if not seen_record and not text.startswith(b"{"):
+                raise FormatError(
+                    f"{path}: not JSON lines (line {lineno} starts with {text[:20]!r}, "
+                    "expected one JSON object per line)"
+                )
+            seen_record = True
+            yield _decode_json_line(text, lineno, source)
+
+
+def _decode_json_line(
+    text: bytes, lineno: int, source: str
+) -> tuple[int, dict[str, Any]] | ParseProblem:
+    where = f"line {lineno}"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return ParseProblem(source, where, f"invalid JSON ({exc.msg}, column {exc.colno})")
+    except UnicodeDecodeError as exc:
+        return ParseProblem(source, where, f"not UTF-8 text: {exc.reason} at byte {exc.start}")
+    except (ValueError, RecursionError) as exc:
+        return ParseProblem(source, where, f"invalid JSON: {exc}")
+    if not isinstance(obj, dict):
+        return ParseProblem(source, where, f"expected a JSON object, got {type(obj).__name__}")
+    return lineno, obj
+
+
+def decode_line(raw: bytes) -> str:
+    """UTF-8, else Windows-1252: a file saved by a Windows tool must not stop an import.
+
+    Decided per line, so one stray byte costs at most that line's accents, not the file. A
+    leading byte-order mark is dropped.
+    """
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def split_authors(text: str) -> list[str]:
+    """Split an author string such as ``"A. Smith (MIT), B. Jones Jr. and C. Wu"`` into names.
+
+    Parenthesised affiliations are dropped (arXiv strings carry them inline), names split on
+    commas, semicolons, ``and`` and ``&``; a lone ``Jr.``/``III`` joins the name before it.
+    """
+    text = _drop_parenthesised(" ".join(text.split()))
+    names: list[str] = []
+    for chunk in re.split(r"[,;]", text):
+        for part in _AND.split(chunk):
+            name = _ET_AL.sub("", part).strip()
+            if not name:
+                continue
+            if _SUFFIX.match(name) and names:
+                names[-1] = f"{names[-1]} {name}"
+            else:
+                names.append(name)
+    return names
+
+
+def _drop_parenthesised(text: str) -> str:
+    """Remove ``(...)`` groups, nested or left open by a truncated string."""
+    out: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def parse_date(value: object) -> date | None:
+    """Read the dates sources write: ISO, RFC 2822 (``Mon, 2 Apr 2007 19:18:42 GMT``), epoch.
+
+    Times with a zone are taken in UTC so that every source agrees on the day; anything
+    unreadable is None rather than an error, since a bad date should not cost the paper.
+    """
+    if isinstance(value, datetime):
+        return _utc_day(value)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _epoch_day(float(value))
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return _utc_day(datetime.fromisoformat(text))
+    except ValueError:
+        pass
+    try:
+        return _utc_day(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError):
+        pass
+    m = _YMD.match(text)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return None
+
+
+def _utc_day(moment: datetime) -> date:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.date()
+
+
+def _epoch_day(seconds: float) -> date | None:
+    """Epoch seconds or milliseconds (pandas writes milliseconds to JSON)."""
+    if not math.isfinite(seconds) or seconds < 1e8:
+        return None
+    if seconds > 1e11:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC).date()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# --- the tabular parser -----------------------------------------------------------------------
+
+
+def parse(
+    path: Path | str,
+    *,
+    fmt: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    delimiter: str | None = None,
+) -> Iterator[ParseItem]:
+    """Read a JSONL or CSV file (optionally gzipped) into records, one problem per bad row.
+
+    ``fmt`` is ``"csv"`` or ``"jsonl"``; by default it follows the extension (``.csv``/``.tsv``,
+    ``.jsonl``/``.ndjson``/``.json``), else the first byte. ``mapping`` maps record fields to
+    column names and overrides the detected columns for those fields; other fields are still
+    detected. Raises :class:`FormatError` if the file has no title column at all.
+    """
+    checked = _check_mapping(mapping)
+    fmt = fmt or _detect_format(path)
+    if fmt == SOURCE_CSV:
+        if delimiter is None:
+            delimiter = "\t" if _base_suffix(path) == ".tsv" else ","
+        return _parse_csv(path, checked, delimiter)
+    if fmt == SOURCE_JSONL:
+        return _parse_jsonl(path, checked)
+    raise ValueError(f"unknown tabular format {fmt!r} for {path} (use 'csv' or 'jsonl')")
+
+
+def _check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
+    """Reject a mapping that names no record field: a typo there would silently drop a column."""
+    if not mapping:
+        return {}
+    unknown = sorted(k for k in mapping if k not in _MAPPABLE)
+    if unknown:
+        raise ValueError(
+            f"mapping names unknown record field(s) {unknown}; known: {sorted(_MAPPABLE)}"
+        )
+    bad = sorted(k for k, v in mapping.items() if not isinstance(v, str) or not v)
+    if bad:
+        raise ValueError(f"mapping must give a column name (a string) for {bad}")
+    return dict(mapping)
+
+
+def _base_suffix(path: Path | str) -> str:
+    p = Path(path)
+    if p.suffix.lower() == ".gz":
+        p = p.with_suffix("")
+    return p.suffix.lower()
+
+
+def _detect_format(path: Path | str) -> str:
+    """Extension first; otherwise a file whose first byte is ``{`` is JSONL, anything else CSV."""
+    suffix = _base_suffix(path)
+    if suffix in {".csv", ".tsv"}:
+        return SOURCE_CSV
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return SOURCE_JSONL
+    with open_binary(path) as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return SOURCE_JSONL if head.startswith(b"{") else SOURCE_CSV
+
+
+def _norm_column(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _resolve_columns(columns: Iterable[str], mapping: Mapping[str, str]) -> dict[str, str]:
+    """Pick the column for each record field: the mapping's, else the first alias present."""
+    present = list(columns)
+    by_norm: dict[str, str] = {}
+    for col in present:
+        by_norm.setdefault(_norm_column(col), col)
+    resolved: dict[str, str] = {}
+    for field_name, aliases in FIELD_ALIASES.items():
+        for alias in aliases:
+            if alias in by_norm:
+                resolved[field_name] = by_norm[alias]
+                break
+    for field_name, col in mapping.items():
+        if col in present:
+            resolved[field_name] = col
+        elif _norm_column(col) in by_norm:
+            resolved[field_name] = by_norm[_norm_column(col)]
+        else:
+            resolved.pop(field_name, None)
+    return resolved
+
+
+def _parse_jsonl(path: Path | str, mapping: Mapping[str, str]) -> Iterator[ParseItem]:
+    cache: dict[tuple[str, ...], dict[str, str]] = {}
+    for item in iter_json_lines(path, SOURCE_JSONL):
+        if isinstance(item, ParseProblem):
+            yield item
+            continue
+        lineno, obj = item
+        keys = tuple(obj)
+        if keys not in cache:
+            cache[keys] = _resolve_columns(keys, mapping)
+        yield _build(obj, cache[keys], SOURCE_JSONL, f"line {lineno}")
+
+
+def _parse_csv(path: Path | str, mapping: Mapping[str, str], delimiter: str) -> Iterator[ParseItem]:
+    csv.field_size_limit(_CSV_FIELD_LIMIT)
+    header: list[str] | None = None
+    columns: dict[str, str] = {}
+    for item in _iter_csv_records(path, delimiter):
+        if isinstance(item, ParseProblem):
+            if header is None:
+                raise FormatError(f"{path}: unreadable CSV header: {item.message}")
+            yield item
+            continue
+        lineno, row = item
+        if header is None:
+            header = [h.strip() for h in row]
+            columns = _csv_columns(path, header, mapping)
+            continue
+        where = f"line {lineno}"
+        if len(row) != len(header):
+            msg = f"expected {len(header)} fields, found {len(row)}"
+            yield ParseProblem(SOURCE_CSV, where, msg)
+            continue
+        yield _build(dict(zip(header, row, strict=True)), columns, SOURCE_CSV, where)
+
+
+def _csv_columns(path: Path | str, header: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
+    """Resolve the header once; a CSV without a title column is not a paper list at all."""
+    known = {_norm_column(h) for h in header}
+    missing = [col for col in mapping.values() if _norm_column(col) not in known]
+    if missing:
+        raise FormatError(f"{path}: mapped column(s) {missing} not in the CSV header {header}")
+    columns = _resolve_columns(header, mapping)
+    if "title" not in columns:
+        raise FormatError(
+            f"{path}: no title column in the CSV header {header}; pass mapping={{'title': ...}}"
+        )
+    return columns
+
+
+class _LineFeed:
+    """Feeds physical lines to ``csv.reader`` and remembers them, so a record broken by an
+    unterminated quote can be re-read from its second line instead of swallowing the file."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._pushed: list[tuple[int, str]] = []
+        self._count = 0
+        self._taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._pushed:
+            item = self._pushed.pop()
+        else:
+            text = next(self._lines)
+            self._count += 1
+            item = (self._count, text)
+        self._taken.append(item)
+        return item[1]
+
+    def take(self) -> list[tuple[int, str]]:
+        """The lines read since the last call: the current record's lines."""
+        taken, self._taken = self._taken, []
+        return taken
+
+    def push_back(self, items: list[tuple[int, str]]) -> None:
+        self._pushed.extend(reversed(items))
+
+
+def _iter_csv_records(
+    path: Path | str, delimiter: str
+) -> Iterator[tuple[int, list[str]] | ParseProblem]:
+    """Yield ``(starting line, fields)`` per CSV record; report and resynchronise on bad quoting.
+
+    Quoting is read strictly, so a stray or unterminated quote raises ``csv.Error`` instead of
+    silently merging rows; a record that came out short across several lines is treated the
+    same way. Either way the record is reported and reading resumes at its second line.
+    """
+    with open_binary(path) as raw:
+        text = _TextLines(raw, path)
+        feed = _LineFeed(iter(text))
+        reader = csv.reader(feed, delimiter=delimiter, strict=True)
+        width: int | None = None
+        while True:
+            try:
+                row = next(reader)
+                error = None
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                row, error = [], str(exc)
+            lines = feed.take()
+            if text.failure:
+                yield ParseProblem(
+                    SOURCE_CSV, f"line {text.count + 1}", f"file ends early: {text.failure}"
+                )
+                break
+            if not lines:
+                break
+            if error is None and not any(f.strip() for f in row):
+                continue
+            short = width is not None and len(row) < width and len(lines) > 1
+            if error is not None or short:
+                reason = error or f"expected {width} fields, found {len(row)}"
+                yield ParseProblem(
+                    SOURCE_CSV, f"line {lines[0][0]}", f"{reason} (unterminated quote?)"
+                )
+                feed.push_back(lines[1:])
+                continue
+            width = width or len(row)
+            yield lines[0][0], row
+
+
+class _TextLines:
+    """Decoded lines of a binary stream; an early end of a .gz is noted, not raised mid-record."""
+
+    def __init__(self, raw: io.BufferedIOBase, path: Path | str) -> None:
+        self._raw = raw
+        self._path = path
+        self.count = 0
+        self.failure: str | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            try:
+                line = self._raw.readline()
+            except (EOFError, OSError, zlib.error) as exc:
+                if self.count == 0:
+                    raise FormatError(f"{self._path}: cannot read the file: {exc}") from exc
+                self.failure = str(exc)
+                return
+            if not line:
+                return
+            self.count += 1
+            yield decode_line(line)
+
+
+# --- one row to one record --------------------------------------------------------------------
+
+
+def _build(
+    row: Mapping[str, Any], columns: Mapping[str, str], source: str, where: str
+) -> ParseItem:
+    """Turn one row into a record, or a problem naming the field that was unusable."""
+    try:
+        record = _record_from_row(row, columns, source)
+    except _RowError as exc:
+        return ParseProblem(source, where, str(exc))
+    if "title" not in columns:
+        return ParseProblem(source, where, f"no title field among {sorted(row)[:12]}")
+    if not record.title.strip():
+        return ParseProblem(source, where, "empty title")
+    return record
+
+
+def _record_from_row(
+    row: Mapping[str, Any], columns: Mapping[str, str], source: str
+) -> PaperRecord:
+    def get(field_name: str) -> Any:
+        col = columns.get(field_name)
+        return None if col is None else row.get(col)
+
+    text = {name: _as_text(get(name), name) for name in _TEXT_FIELDS}
+    record = PaperRecord(
+        title=text["title"],
+        abstract=text["abstract"],
+        authors=_as_list(get("authors"), "authors"),
+        source=source,
+        doi=text["doi"] or None,
+        categories=_as_list(get("categories"), "categories"),
+        published=parse_date(get("published")),
+        updated=parse_date(get("updated")),
+        comment=text["comment"] or None,
+        journal_ref=text["journal_ref"] or None,
+        abs_url=text["abs_url"] or None,
+        pdf_url=text["pdf_url"] or None,
+        code_urls=_as_list(get("code_urls"), "code_urls"),
+    )
+    if record.abs_url and "/pdf/" in record.abs_url and not record.pdf_url:
+        record.pdf_url, record.abs_url = record.abs_url, None  # a "url" column holding the PDF
+    _fill_ids(record, _as_text(get("arxiv_id"), "arxiv_id"), get("version"))
+    return record
+
+
+def _fill_ids(record: PaperRecord, raw_id: str, raw_version: object) -> None:
+    """arXiv id and version from the id column, else from arxiv.org links; other ids go to extra."""
+    arxiv_id, version = parse_arxiv_id(raw_id)
+    if raw_id and not arxiv_id:
+        record.extra["source_id"] = raw_id.strip()
+    if not arxiv_id:
+        for url in (record.abs_url, record.pdf_url):
+            if url and "arxiv.org" in url.lower():
+                arxiv_id, version = parse_arxiv_id(url)
+                if arxiv_id:
+                    break
+    record.arxiv_id = arxiv_id
+    record.version = _as_version(raw_version) or version
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _as_text(value: object, field_name: str) -> str:
+    if _missing(value):
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise _RowError(f"{field_name}: expected text, got {type(value).__name__}")
+
+
+def _as_version(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value > 0 else None
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*v?(\d{1,4})\s*", value, re.IGNORECASE)
+        if m and int(m.group(1)) > 0:
+            return int(m.group(1))
+    return None
+
+
+def _as_list(value: object, field_name: str) -> list[str]:
+    """A list field from a JSON list, a Python-literal or JSON string, or a delimited string."""
+    if _missing(value) or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return [s for s in (_list_item(v, field_name) for v in value) if s]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [str(value)]
+    if not isinstance(value, str):
+        raise _RowError(f"{field_name}: expected a list or text, got {type(value).__name__}")
+    text = value.strip()
+    literal = _literal_list(text)
+    if literal is not None:
+        return [s for s in (_list_item(v, field_name) for v in literal) if s]
+    if field_name == "authors":
+        return (
+            [a.strip() for a in text.split(";") if a.strip()]
+            if ";" in text
+            else split_authors(text)
+        )
+    return [s for s in _LIST_SPLIT.split(text.strip("[]()")) if s]
+
+
+def _literal_list(text: str) -> list[Any] | None:
+    """``["a", "b"]`` or ``['a', 'b']`` as a list; None when the text is not such a literal.
+
+    ``ast.literal_eval`` evaluates literals only (never code); long strings skip it because
+    parsing them costs memory for no gain.
+    """
+    if len(text) < 2 or text[0] not in "[(" or text[-1] not in "])" or len(text) > _LITERAL_MAX:
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return list(parsed) if isinstance(parsed, list | tuple) else None
+
+
+def _list_item(value: object, field_name: str) -> str:
+    if _missing(value):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return str(value["name"]).strip()  # authors as [{"name": ...}]
+    raise _RowError(f"{field_name}: unexpected {type(value).__name__} in the list")

@@ -1,0 +1,230 @@
+"""The one object every face of papersift shares: the store, its indexes and the encoder.
+
+Like datasette's ``Datasette``, a :class:`Catalog` is built once by the CLI or the web app and
+passed to the service functions. Indexes are derived data kept in step with the store by
+:meth:`Catalog.sync`, which catches up from a watermark of the newest change it has indexed, so
+an ingest killed half-way leaves nothing a later run cannot repair.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+
+from papersift.config import Settings
+from papersift.embed.encoder import Encoder, load_encoder
+from papersift.index.keyword import KeywordDoc, KeywordIndex
+from papersift.index.vector import VectorIndex
+from papersift.store import embeddings as emb
+from papersift.store.db import Store
+from papersift.store.papers import embed_text, iter_papers
+from papersift.store.schema import Paper
+
+MODEL_DIMS = {"all-MiniLM-L6-v2": 384}
+EPOCH = date(1970, 1, 1)
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def keyword_doc(p: Paper) -> KeywordDoc:
+    return KeywordDoc(
+        num=p.num,
+        title=p.title,
+        abstract=p.abstract,
+        authors=list(p.authors or []),
+        categories=list(p.categories or []),
+        year=p.published.year if p.published else None,
+        day=(p.published - EPOCH).days if p.published else None,
+        has_code=bool(p.code_urls),
+    )
+
+
+class Catalog:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.settings.database_url)
+        self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
+        self._lock = threading.Lock()
+        self._encoder: Encoder | None = None
+
+    # -- encoder and vector index ------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        if self._encoder is not None:
+            return self._encoder.model_id
+        name = self.settings.encoder
+        return "all-MiniLM-L6-v2" if name == "minilm-onnx" else name.removeprefix("st:")
+
+    @property
+    def dim(self) -> int:
+        return (
+            self._encoder.dim if self._encoder is not None else MODEL_DIMS.get(self.model_id, 384)
+        )
+
+    @property
+    def encoder(self) -> Encoder:
+        """Loaded on first use: keyword-only work never pays for a model."""
+        if self._encoder is None:
+            self._encoder = load_encoder(self.settings.encoder)
+        return self._encoder
+
+    def use_encoder(self, encoder: Encoder) -> None:
+        self._encoder = encoder
+
+    @cached_property
+    def vectors(self) -> VectorIndex:
+        safe = self.model_id.replace("/", "_")
+        return VectorIndex(
+            self.settings.index_dir / f"vectors-{safe}.usearch", self.dim, self.model_id
+        )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _cached_query_vector(self.encoder, text)
+
+    # -- index state ---------------------------------------------------------------------------
+    @property
+    def _state_path(self) -> Path:
+        return self.settings.index_dir / "state.json"
+
+    def _state(self) -> dict[str, str]:
+        try:
+            return dict(json.loads(self._state_path.read_text()))
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def _save_state(self, state: dict[str, str]) -> None:
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.replace(self._state_path)
+
+    # -- keeping indexes in step with the store ------------------------------------------------
+    def sync(self, *, embed: bool = True, progress: Progress | None = None) -> dict[str, int]:
+        """Bring the keyword index (and, with ``embed``, vectors) up to date with the store."""
+        with self._lock:
+            done = {"keyword": self._sync_keyword(progress)}
+            if embed:
+                done["embedded"] = self._embed_stale(progress)
+                done["vectors"] = self._sync_vectors(progress)
+            return done
+
+    def _sync_keyword(self, progress: Progress | None) -> int:
+        state = self._state()
+        since = datetime.fromisoformat(state["keyword"]) if "keyword" in state else None
+        with self.store.session() as s:
+            q = select(func.count(Paper.num), func.max(Paper.modified_at))
+            if since is not None:
+                q = q.where(Paper.modified_at >= since)
+            total, newest = s.execute(q).one()
+            if not total:
+                return 0
+            n = 0
+            for p in iter_papers(s, since=since):
+                n += self.keyword.upsert([keyword_doc(p)])
+                if progress and n % 1000 == 0:
+                    progress("keyword index", n, total)
+            self.keyword.commit()
+        if progress:
+            progress("keyword index", n, total)
+        state["keyword"] = newest.isoformat()
+        self._save_state(state)
+        return n
+
+    def _embed_stale(self, progress: Progress | None, batch: int = 512) -> int:
+        done = 0
+        with self.store.session() as s:
+            total = emb.count_stale(s, self.model_id)
+        if not total:
+            return 0
+        encoder = self.encoder
+        while True:
+            with self.store.session() as s:
+                rows = emb.stale_papers(s, self.model_id, limit=batch)
+                if not rows:
+                    break
+                texts = [embed_text(title, abstract) for _, title, abstract, _ in rows]
+                vecs = encoder.encode(texts, batch_size=self.settings.embed_batch_size)
+                emb.put_vectors(s, self.model_id, [(r[0], r[3]) for r in rows], vecs)
+            # Committed per batch: an interrupted embed resumes where it stopped.
+            self.vectors.upsert([r[0] for r in rows], vecs)
+            done += len(rows)
+            if progress:
+                progress("embedding", done, total)
+        self.vectors.save()
+        return done
+
+    def _sync_vectors(self, progress: Progress | None) -> int:
+        """Add cached vectors the index lacks (e.g. imported ones, or after a crash)."""
+        added = 0
+        with self.store.session() as s:
+            for nums, vecs in emb.iter_vectors(s, self.model_id, self.dim):
+                missing = [i for i, n in enumerate(nums) if n not in self.vectors]
+                if missing:
+                    self.vectors.upsert([nums[i] for i in missing], vecs[missing])
+                    added += len(missing)
+        if added:
+            self.vectors.save()
+            if progress:
+                progress("vector index", added, added)
+        return added
+
+    def rebuild(self, *, embed: bool = True, progress: Progress | None = None) -> dict[str, int]:
+        """Drop both indexes and rebuild them from the store (cached vectors are reused)."""
+        with self._lock:
+            self.keyword = KeywordIndex.recreate(self.settings.index_dir / "keyword")
+            self.vectors.reset()
+            state = self._state()
+            state.pop("keyword", None)
+            self._save_state(state)
+        return self.sync(embed=embed, progress=progress)
+
+    def import_vectors(self, ids: list[str], vectors: np.ndarray) -> int:
+        """Accept precomputed embeddings keyed by paper id (for papers already in the store)."""
+        from papersift.store.papers import get_paper
+
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
+        vectors = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        rows: list[tuple[int, str]] = []
+        keep: list[int] = []
+        with self.store.session() as s:
+            for i, pid in enumerate(ids):
+                p = get_paper(s, pid)
+                if p is not None:
+                    rows.append((p.num, p.text_hash))
+                    keep.append(i)
+            for start in range(0, len(rows), 1000):
+                emb.put_vectors(
+                    s,
+                    self.model_id,
+                    rows[start : start + 1000],
+                    vectors[keep[start : start + 1000]],
+                )
+        self.vectors.upsert([r[0] for r in rows], vectors[keep])
+        self.vectors.save()
+        return len(rows)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+_QUERY_CACHE: dict[tuple[int, str], np.ndarray] = {}
+
+
+def _cached_query_vector(encoder: Encoder, text: str) -> np.ndarray:
+    """Paging through results re-embeds nothing; a small bounded cache per process."""
+    key = (id(encoder), text)
+    vec = _QUERY_CACHE.get(key)
+    if vec is None:
+        vec = encoder.encode([text])[0]
+        if len(_QUERY_CACHE) > 512:
+            _QUERY_CACHE.clear()
+        _QUERY_CACHE[key] = vec
+    return vec

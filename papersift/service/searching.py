@@ -1,0 +1,305 @@
+"""Search, similar papers and lookups: the functions behind the web UI, the API and the CLI."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+from sqlalchemy import func, select
+
+from papersift.index.hybrid import Evidence, Fused, fuse
+from papersift.index.query import Filters, parse_query
+from papersift.index.snippets import make_snippet
+from papersift.service.catalog import Catalog
+from papersift.service.models import (
+    FacetCount,
+    Hit,
+    Mode,
+    PaperOut,
+    RetrieverEvidence,
+    SearchOut,
+    SimilarOut,
+    Sort,
+    StatsOut,
+    Why,
+)
+from papersift.store import embeddings as emb
+from papersift.store.papers import get_paper, papers_by_num
+from papersift.store.schema import Embedding, Paper
+
+EXACT_FILTER_LIMIT = 20_000
+MAX_PAGE = 50
+
+
+class NotFound(LookupError):
+    """No paper with that id (or arXiv id, or DOI)."""
+
+
+def _keyword(
+    catalog: Catalog, text: str, filters: Filters, depth: int, sort: Sort
+) -> tuple[list[tuple[int, float]], int]:
+    return catalog.keyword.search(text, filters, limit=depth, sort=sort)
+
+
+def _semantic_for_vector(
+    catalog: Catalog, vec: np.ndarray, filters: Filters, depth: int, exclude: set[int]
+) -> list[tuple[int, float]]:
+    allowed = catalog.keyword.filter_nums(filters, limit=EXACT_FILTER_LIMIT + 1)
+    if allowed is not None and len(allowed) <= EXACT_FILTER_LIMIT:
+        # Few papers pass the filters: exact cosine over them beats post-filtering HNSW.
+        with catalog.store.session() as s:
+            nums, mat = emb.get_vectors(s, catalog.model_id, allowed, catalog.dim)
+        if not nums:
+            return []
+        sims = mat @ vec
+        order = np.argsort(-sims)
+        return [(nums[i], float(sims[i])) for i in order if nums[i] not in exclude][:depth]
+    allowed_set = set(allowed) if allowed is not None else None
+    k = depth + len(exclude)
+    for _ in range(4):
+        found = catalog.vectors.search(vec, k * (4 if allowed_set is not None else 1))
+        hits = [
+            (n, s)
+            for n, s in found
+            if n not in exclude and (allowed_set is None or n in allowed_set)
+        ]
+        if len(hits) >= depth or len(found) >= len(catalog.vectors):
+            return hits[:depth]
+        k *= 4
+    return hits[:depth]
+
+
+def _facets(papers: Sequence[Paper]) -> dict[str, list[FacetCount]]:
+    cats: Counter[str] = Counter()
+    years: Counter[str] = Counter()
+    code = 0
+    for p in papers:
+        cats.update(p.categories or [])
+        if p.published:
+            years[str(p.published.year)] += 1
+        code += bool(p.code_urls)
+    return {
+        "category": [FacetCount(value=v, count=c) for v, c in cats.most_common(12)],
+        "year": [FacetCount(value=v, count=c) for v, c in sorted(years.items(), reverse=True)],
+        "has_code": [FacetCount(value="code", count=code)],
+    }
+
+
+def _hits(
+    catalog: Catalog,
+    fused: Sequence[Fused],
+    papers: dict[int, Paper],
+    query_text: str,
+    similarity: dict[int, float],
+) -> list[Hit]:
+    terms = set(catalog.keyword.analyze(query_text)) if query_text else set()
+    out: list[Hit] = []
+    for f in fused:
+        p = papers.get(f.num)
+        if p is None:
+            continue  # index a step ahead of the store (deleted paper): skip, don't fail
+        snippet = make_snippet(p.abstract or p.title, terms, catalog.keyword.analyze)
+        title_terms = make_snippet(p.title, terms, catalog.keyword.analyze).matched_terms
+        matched = list(dict.fromkeys(title_terms + snippet.matched_terms))
+        found_by = [
+            RetrieverEvidence(retriever=name, rank=e.rank, score=round(e.score, 4))  # type: ignore[arg-type]
+            for name, e in f.evidence.items()
+        ]
+        sim = similarity.get(f.num)
+        out.append(
+            Hit(
+                paper=PaperOut.of(p),
+                score=round(f.score, 6),
+                snippet_html=snippet.to_html(),
+                why=Why(
+                    matched_terms=matched,
+                    similarity=round(sim, 4) if sim is not None else None,
+                    found_by=found_by,
+                ),
+            )
+        )
+    return out
+
+
+def search(
+    catalog: Catalog,
+    query: str,
+    *,
+    mode: Mode | None = None,
+    filters: Filters | None = None,
+    page: int = 1,
+    page_size: int | None = None,
+    sort: Sort = "relevance",
+) -> SearchOut:
+    """Keyword, semantic or hybrid search with filters, snippets, facets and explanations."""
+    started = time.perf_counter()
+    settings = catalog.settings
+    mode = mode or settings.default_mode
+    page = max(1, min(page, MAX_PAGE))
+    page_size = max(1, min(page_size or settings.page_size, 100))
+    parsed = parse_query(query)
+    flt = parsed.filters.merged(filters) if filters else parsed.filters
+    text = parsed.text
+    notice = None
+    if mode != "keyword" and not text:
+        mode = "keyword"  # nothing to embed: filters only
+    depth = max(settings.fusion_depth, page * page_size)
+    lists: dict[str, list[tuple[int, float]]] = {}
+    total = 0
+    similarity: dict[int, float] = {}
+    if mode in ("keyword", "hybrid"):
+        kw_sort: Sort = sort if mode == "keyword" else "relevance"
+        lists["keyword"], total = _keyword(catalog, text, flt, depth, kw_sort)
+    if mode in ("semantic", "hybrid"):
+        if len(catalog.vectors) == 0:
+            notice = "no vector index yet (run `papersift embed`): showing keyword results"
+            if "keyword" not in lists:
+                lists["keyword"], total = _keyword(catalog, text, flt, depth, sort)
+        else:
+            vec = catalog.embed_query(text)
+            lists["semantic"] = _semantic_for_vector(catalog, vec, flt, depth, set())
+            similarity = dict(lists["semantic"])
+    if len(lists) == 1:
+        name, ranked = next(iter(lists.items()))
+        fused = [Fused(n, s, {name: Evidence(i, s)}) for i, (n, s) in enumerate(ranked, 1)]
+    else:
+        fused = fuse(lists, settings.fusion, k=settings.rrf_k)
+    total = max(total, len(fused)) if mode != "semantic" else len(fused)
+    with catalog.store.session() as s:
+        candidates = papers_by_num(s, [f.num for f in fused])
+        if sort == "date" and mode != "keyword":
+            fused = sorted(
+                fused,
+                key=lambda f: (
+                    (candidates[f.num].published or date.min) if f.num in candidates else date.min
+                ),
+                reverse=True,
+            )
+        window = fused[(page - 1) * page_size : page * page_size]
+        missing = [f.num for f in window if f.num not in similarity]
+        if missing and "semantic" in lists:
+            nums, mat = emb.get_vectors(s, catalog.model_id, missing, catalog.dim)
+            for n, v in zip(nums, mat @ catalog.embed_query(text), strict=True):
+                similarity[n] = float(v)
+        hits = _hits(catalog, window, candidates, text, similarity)
+        facets = _facets(list(candidates.values()))
+    return SearchOut(
+        query=query,
+        mode=mode,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        total=total,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        hits=hits,
+        facets=facets,
+        notice=notice,
+    )
+
+
+def get(catalog: Catalog, paper_id: str) -> PaperOut:
+    with catalog.store.session() as s:
+        p = get_paper(s, paper_id)
+        if p is None:
+            raise NotFound(f"no paper {paper_id!r}")
+        return PaperOut.of(p)
+
+
+def _similar_to_vector(
+    catalog: Catalog, vec: np.ndarray, k: int, exclude: set[int], filters: Filters | None
+) -> list[Hit]:
+    ranked = _semantic_for_vector(catalog, vec, filters or Filters(), k, exclude)
+    fused = [Fused(n, s, {"semantic": Evidence(i, s)}) for i, (n, s) in enumerate(ranked, 1)]
+    with catalog.store.session() as s:
+        papers = papers_by_num(s, [n for n, _ in ranked])
+        return _hits(catalog, fused, papers, "", dict(ranked))
+
+
+def similar(
+    catalog: Catalog, paper_ids: Sequence[str], *, k: int = 10, filters: Filters | None = None
+) -> SimilarOut:
+    """Papers nearest to one paper, or to the centroid of a set of papers."""
+    if not paper_ids:
+        raise ValueError("give at least one paper id")
+    with catalog.store.session() as s:
+        seeds = []
+        for pid in paper_ids:
+            p = get_paper(s, pid)
+            if p is None:
+                raise NotFound(f"no paper {pid!r}")
+            seeds.append(p)
+        nums, mat = emb.get_vectors(s, catalog.model_id, [p.num for p in seeds], catalog.dim)
+        missing = [p for p in seeds if p.num not in nums]
+        texts = [f"{p.title}. {p.abstract}" for p in missing]
+        ids = [p.id for p in seeds]
+    if missing:
+        mat = (
+            np.vstack([mat, catalog.encoder.encode(texts)])
+            if len(nums)
+            else catalog.encoder.encode(texts)
+        )
+    centroid = mat.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    hits = _similar_to_vector(catalog, centroid, k, {p.num for p in seeds}, filters)
+    return SimilarOut(seed=ids, hits=hits)
+
+
+def similar_to_text(
+    catalog: Catalog, text: str, *, k: int = 10, filters: Filters | None = None
+) -> SimilarOut:
+    """Search by example: papers nearest to a pasted abstract or paragraph."""
+    text = (text or "").strip()[:20_000]
+    if not text:
+        raise ValueError("paste some text to find similar papers")
+    vec = catalog.encoder.encode([text])[0]
+    return SimilarOut(seed=["text"], hits=_similar_to_vector(catalog, vec, k, set(), filters))
+
+
+def stats(catalog: Catalog) -> StatsOut:
+    with catalog.store.session() as s:
+        papers = int(s.scalar(select(func.count(Paper.num))) or 0)
+        embedded = int(
+            s.scalar(
+                select(func.count(Embedding.paper_num)).where(
+                    Embedding.model_id == catalog.model_id
+                )
+            )
+            or 0
+        )
+        cats: Counter[str] = Counter()
+        years: Counter[str] = Counter()
+        sources: Counter[str] = Counter()
+        code = with_abstract = 0
+        for cat, pub, srcs, codes, has_abs in s.execute(
+            select(
+                Paper.primary_category,
+                Paper.published,
+                Paper.sources,
+                Paper.code_urls,
+                func.length(Paper.abstract) > 0,
+            )
+        ):
+            if cat:
+                cats[cat] += 1
+            if pub:
+                years[str(pub.year)] += 1
+            sources.update(srcs or [])
+            code += bool(codes)
+            with_abstract += bool(has_abs)
+    return StatsOut(
+        papers=papers,
+        with_code=code,
+        with_abstract=with_abstract,
+        embedded=embedded,
+        keyword_docs=catalog.keyword.num_docs(),
+        vector_docs=len(catalog.vectors),
+        model_id=catalog.model_id,
+        sources=dict(sources.most_common()),
+        top_categories=[FacetCount(value=v, count=c) for v, c in cats.most_common(15)],
+        years=[FacetCount(value=v, count=c) for v, c in sorted(years.items())],
+        database=catalog.store.engine.url.render_as_string(hide_password=True),
+        data_dir=str(catalog.settings.data_dir),
+    )

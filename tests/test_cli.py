@@ -1,0 +1,47 @@
+"""The `papersift` command, run as a user would (through click's runner, real data dir)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from papersift.cli import main
+
+
+def run(data_dir: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args])
+    return result.exit_code, result.output
+
+
+def test_ingest_search_similar_stats_from_the_terminal(tmp_path: Path) -> None:
+    data = tmp_path / "papers.jsonl"
+    rows = [
+        {"id": "2101.00001", "title": "Warmup schedules for learning rates",
+         "summary": "Learning rate warmup stabilises early training.", "authors": ["A. One"],
+         "categories": ["cs.LG"]},
+        {"id": "2101.00002", "title": "Metric learning with contrastive loss",
+         "summary": "A contrastive loss pulls similar pairs together.", "authors": ["B. Two"],
+         "categories": ["cs.CV"]},
+        {"title": "", "summary": "no title"},
+    ]  # fmt: skip
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n")
+    code, out = run(tmp_path / "d", "ingest", "jsonl", str(data), "--quiet")
+    assert code == 0, out
+    assert "read 2, new 2" in out and "problems 2" in out
+    code, out = run(tmp_path / "d", "search", "learning rate warmup", "--mode", "keyword")
+    assert code == 0 and "Warmup schedules for learning rates" in out.splitlines()[1]
+    code, out = run(tmp_path / "d", "search", "contrastive", "--json")
+    assert json.loads(out)["hits"][0]["paper"]["id"] == "arxiv:2101.00002"
+    code, out = run(tmp_path / "d", "similar", "2101.00001", "--json")
+    assert code == 0 and json.loads(out)["hits"][0]["paper"]["id"] == "arxiv:2101.00002"
+    code, out = run(tmp_path / "d", "stats")
+    assert code == 0 and "papers          2" in out
+    code, out = run(tmp_path / "d", "show", "nope")
+    assert code == 2 and "no paper" in out
+
+
+def test_unknown_source_is_one_clear_line(tmp_path: Path) -> None:
+    code, out = run(tmp_path, "ingest", "bibtex", __file__)
+    assert code == 2 and out.startswith("error: unknown source 'bibtex'")

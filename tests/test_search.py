@@ -1,0 +1,117 @@
+"""Keyword, semantic and hybrid search over a real small catalogue."""
+
+from __future__ import annotations
+
+import pytest
+
+from papersift.index.query import Filters, QueryError, parse_query
+from papersift.service import searching
+from papersift.service.catalog import Catalog
+
+
+def ids(out) -> list[str]:  # type: ignore[no-untyped-def]
+    return [h.paper.id for h in out.hits]
+
+
+def test_keyword_search_ranks_title_matches_and_explains_them(small_catalog: Catalog) -> None:
+    out = searching.search(small_catalog, "learning rate warmup", mode="keyword")
+    assert ids(out)[:2] == ["arxiv:1908.03265", "arxiv:1706.03762"]
+    top = out.hits[0]
+    assert {"learning", "rate", "warmup"} <= {t.lower() for t in top.why.matched_terms}
+    assert "<mark>warmup</mark>" in top.snippet_html
+    assert top.why.found_by[0].retriever == "keyword"
+
+
+def test_semantic_search_finds_papers_without_shared_words(small_catalog: Catalog) -> None:
+    out = searching.search(small_catalog, "plants coping with water shortage", mode="semantic")
+    assert ids(out)[0] == "doi:10.1000/plants.2021.1"
+    assert out.hits[0].why.similarity is not None and out.hits[0].why.similarity > 0.3
+
+
+def test_hybrid_fuses_both_retrievers(small_catalog: Catalog) -> None:
+    out = searching.search(small_catalog, "contrastive loss for metric learning", mode="hybrid")
+    assert set(ids(out)[:2]) == {"arxiv:2002.05709", "arxiv:1511.06452"}
+    retrievers = {e.retriever for h in out.hits for e in h.why.found_by}
+    assert retrievers == {"keyword", "semantic"}
+
+
+def test_phrase_queries_match_exact_phrases(small_catalog: Catalog) -> None:
+    out = searching.search(small_catalog, '"adaptive learning rate"', mode="keyword")
+    assert ids(out) == ["arxiv:1908.03265"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("learning author:Hinton", ["arxiv:2002.05709"]),
+        ('author:"Hyun Oh Song"', ["arxiv:1511.06452"]),
+        ("learning cat:cs.CV", ["arxiv:2002.05709", "arxiv:1511.06452"]),
+        ("learning year:2019..2020", ["arxiv:1908.03265", "arxiv:2002.05709"]),
+        ("attention has:code", ["arxiv:1706.03762"]),
+        ("learning -cat:cs.CV cat:cs.LG", ["arxiv:1908.03265", "arxiv:1706.03762"]),
+    ],
+)
+def test_filters_apply_in_every_mode(
+    small_catalog: Catalog, query: str, expected: list[str]
+) -> None:
+    for mode in ("keyword", "semantic", "hybrid"):
+        got = ids(searching.search(small_catalog, query, mode=mode))  # type: ignore[arg-type]
+        assert sorted(got) == sorted(expected), mode
+
+
+def test_structured_filters_match_query_syntax(small_catalog: Catalog) -> None:
+    out = searching.search(small_catalog, "learning", filters=Filters(categories=["cs.CV"]))
+    assert sorted(ids(out)) == ["arxiv:1511.06452", "arxiv:2002.05709"]
+
+
+def test_sort_by_date_puts_newest_first(small_catalog: Catalog) -> None:
+    out = searching.search(small_catalog, "learning", mode="keyword", sort="date")
+    dates = [h.paper.published for h in out.hits]
+    assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"unbalanced',
+        "title:",
+        "((((",
+        "AND OR NOT",
+        "a" * 5000,
+        "<script>alert(1)</script>",
+        "💥 ∑ \u0000 \ud7ff",
+        "*:*",
+        "field:[1 TO",
+        "^2",
+        "~",
+    ],
+)
+def test_hostile_queries_never_crash(small_catalog: Catalog, hostile: str) -> None:
+    out = searching.search(small_catalog, hostile)
+    for h in out.hits:
+        assert "<script>" not in h.snippet_html
+
+
+def test_bad_filter_values_are_clear_errors() -> None:
+    with pytest.raises(QueryError, match="year"):
+        parse_query("year:soon")
+    assert parse_query("x year:>=2020").filters.year_from == 2020
+
+
+def test_similar_papers_for_one_a_set_and_a_text(small_catalog: Catalog) -> None:
+    one = searching.similar(small_catalog, ["arxiv:2002.05709"], k=4)
+    assert "arxiv:2002.05709" not in [h.paper.id for h in one.hits]
+    assert one.hits[-1].paper.id == "doi:10.1000/plants.2021.1"  # the off-topic paper is last
+    sims = [h.why.similarity for h in one.hits]
+    assert sims == sorted(sims, reverse=True)
+    group = searching.similar(small_catalog, ["1706.03762", "1908.03265"], k=3)
+    assert not {"arxiv:1706.03762", "arxiv:1908.03265"} & {h.paper.id for h in group.hits}
+    text = searching.similar_to_text(
+        small_catalog, "crop yield and leaf gas exchange in maize", k=1
+    )
+    assert text.hits[0].paper.id == "doi:10.1000/plants.2021.1"
+
+
+def test_unknown_paper_is_not_found(small_catalog: Catalog) -> None:
+    with pytest.raises(searching.NotFound):
+        searching.get(small_catalog, "arxiv:9999.99999")

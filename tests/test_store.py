@@ -1,0 +1,103 @@
+"""The store is the source of truth: dedup across sources, newest version wins, nothing lost."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from conftest import SMALL
+from sqlalchemy import select
+
+from papersift.records import PaperRecord, ParseProblem
+from papersift.service import searching
+from papersift.service.catalog import Catalog
+from papersift.service.ingesting import ingest
+from papersift.store.papers import count_papers
+from papersift.store.schema import Paper
+
+
+def test_reingest_updates_version_without_duplicates(catalog: Catalog) -> None:
+    v1 = PaperRecord(title="Old title", abstract="first version", arxiv_id="2401.00001", version=1,
+                     source="arxiv-api")  # fmt: skip
+    ingest(catalog, [v1], source="t", location="a", embed=False)
+    v2 = replace(v1, title="New title", abstract="second version", version=2)
+    report = ingest(catalog, [v2], source="t", location="b", embed=False)
+    assert (report.inserted, report.updated) == (0, 1)
+    again = ingest(catalog, [v2], source="t", location="c", embed=False)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    paper = searching.get(catalog, "2401.00001v2")
+    assert (paper.title, paper.version) == ("New title", 2)
+    with catalog.store.session() as s:
+        assert count_papers(s) == 1
+
+
+def test_an_older_version_only_fills_gaps(catalog: Catalog) -> None:
+    v3 = PaperRecord(title="Final", abstract="", arxiv_id="2401.00002", version=3, source="api")
+    old = PaperRecord(title="Draft", abstract="draft abstract", arxiv_id="2401.00002", version=1,
+                      doi="10.1234/x", source="snapshot")  # fmt: skip
+    ingest(catalog, [v3], source="t", location="a", embed=False)
+    ingest(catalog, [old], source="t", location="b", embed=False)
+    paper = searching.get(catalog, "arxiv:2401.00002")
+    assert paper.title == "Final" and paper.version == 3
+    assert paper.abstract == "draft abstract" and paper.doi == "10.1234/x"
+    assert paper.sources == ["api", "snapshot"]
+
+
+def test_sources_merge_by_doi_then_title(catalog: Catalog) -> None:
+    a = PaperRecord(
+        title="Graph Networks: A Survey", doi="https://doi.org/10.5555/ABC.1", source="csv"
+    )
+    b = PaperRecord(title="Graph networks - a survey!", abstract="Surveyed.", source="listing-page")
+    c = PaperRecord(title="Graph Networks: A Survey", arxiv_id="arXiv:2301.01234v2", source="api")
+    report = ingest(catalog, [a, b, c], source="mixed", location="x", embed=False)
+    assert report.inserted == 1
+    with catalog.store.session() as s:
+        (paper,) = s.scalars(select(Paper)).all()
+        assert paper.id == "arxiv:2301.01234"  # the id upgrades to the strongest identity
+        assert paper.doi == "10.5555/abc.1"
+        assert paper.abstract == "Surveyed."
+        assert paper.arxiv_version == 2
+
+
+def test_same_title_different_arxiv_ids_stay_two_papers(catalog: Catalog) -> None:
+    a = PaperRecord(title="Erratum", arxiv_id="2101.00001")
+    b = PaperRecord(title="Erratum", arxiv_id="2101.00002")
+    assert ingest(catalog, [a, b], source="t", location="x", embed=False).inserted == 2
+
+
+def test_bad_records_are_reported_and_the_rest_lands(catalog: Catalog) -> None:
+    items = [
+        SMALL[0],
+        ParseProblem("jsonl", "line 2", "Expecting value"),
+        PaperRecord(title="   ", abstract="no title at all"),
+        replace(SMALL[1], title="x" * 50_000, abstract="\x00odd\u200b text <b>html</b> " * 3),
+    ]
+    report = ingest(catalog, items, source="t", location="x", embed=False)
+    assert report.inserted == 2 and report.problems == 2
+    assert [p.where for p in report.first_problems] == ["line 2", "record 3"]
+    with catalog.store.session() as s:
+        long_one = s.scalar(select(Paper).where(Paper.arxiv_id == "2002.05709"))
+        assert long_one is not None and len(long_one.title) <= 1000
+        assert "\x00" not in long_one.abstract and "<b>html</b>" in long_one.abstract
+
+
+def test_code_links_are_extracted_from_abstracts(small_catalog: Catalog) -> None:
+    paper = searching.get(small_catalog, "1706.03762")
+    assert paper.code_urls == ["https://github.com/tensorflow/tensor2tensor"]
+    assert paper.pdf_url == "https://arxiv.org/pdf/1706.03762"
+    assert paper.published == date(2017, 6, 12)
+
+
+def test_indexes_rebuild_from_the_store(small_catalog: Catalog) -> None:
+    before = searching.search(small_catalog, "learning rate warmup", mode="hybrid")
+    small_catalog.rebuild()
+    after = searching.search(small_catalog, "learning rate warmup", mode="hybrid")
+    assert [h.paper.id for h in after.hits] == [h.paper.id for h in before.hits]
+    assert small_catalog.keyword.num_docs() == len(SMALL) == len(small_catalog.vectors)
+
+
+def test_embeddings_are_cached_and_only_changed_papers_reembedded(small_catalog: Catalog) -> None:
+    changed = replace(SMALL[2], abstract="A new abstract about metric learning.", version=2)
+    report = ingest(small_catalog, [SMALL[0], changed], source="t", location="x")
+    assert report.embedded == 1
+    assert small_catalog.sync()["embedded"] == 0

@@ -1,0 +1,106 @@
+"""The web UI in a real headless browser: Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from papersift.service.catalog import Catalog
+from papersift.web.app import create_app
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo_catalog: Catalog) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(catalog=demo_catalog), host="127.0.0.1", port=port,
+                            log_level="warning")  # fmt: skip
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+def test_search_page_finds_warmup_papers_and_opens_a_paper(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.fill("input[name=q]", "learning rate warmup")
+    page.click("button[type=submit]")
+    page.wait_for_selector("li.hit")
+    titles = page.locator("li.hit .title a:not(.code)").all_inner_texts()
+    assert len(titles) == 20
+    assert sum("warmup" in t.lower() or "learning rate" in t.lower() for t in titles[:5]) >= 2
+    assert page.locator("li.hit mark").count() > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=False)
+    page.click("li.hit .title a:not(.code) >> nth=0")
+    page.wait_for_selector("article.paper h1")
+    assert page.locator("section.similar li.hit").count() == 8
+    page.close()
+
+
+def test_mode_switch_filters_and_paging(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    page.goto(server + "/?q=contrastive+loss+for+metric+learning")
+    page.check("input[value=keyword]")
+    page.click("button[type=submit]")
+    page.wait_for_selector("li.hit")
+    assert "keyword" in page.locator("p.summary").inner_text()
+    assert "mode=keyword" in page.url
+    first = page.locator("li.hit .title a:not(.code)").first.inner_text()
+    assert "contrastive" in first.lower() or "metric" in first.lower()
+    page.click("a[rel=next]")
+    page.wait_for_selector("li.hit")
+    assert "page 2" in page.locator("nav.pager").inner_text()
+    page.close()
+
+
+def test_search_by_example_and_escaping(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server + "/similar")
+    page.fill("textarea[name=text]", "<script>alert(1)</script> We pull embeddings of similar "
+              "images together with a triplet loss and push dissimilar ones apart.")  # fmt: skip
+    page.click("button[type=submit]")
+    page.wait_for_selector("li.hit")
+    assert page.locator("li.hit").count() == 20
+    assert page.locator("textarea").input_value().startswith("<script>")
+    page.goto(server + "/?q=%3Cimg+src%3Dx+onerror%3Dalert(2)%3E")
+    assert dialogs == []
+    page.close()
