@@ -101,3 +101,15 @@ def test_embeddings_are_cached_and_only_changed_papers_reembedded(small_catalog:
     report = ingest(small_catalog, [SMALL[0], changed], source="t", location="x")
     assert report.embedded == 1
     assert small_catalog.sync()["embedded"] == 0
+
+
+def test_known_head_revision_matches_the_migrations(catalog: Catalog) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from papersift.store.db import HEAD_REVISION, MIGRATIONS, current_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+    assert current_revision(catalog.store.engine) == HEAD_REVISION
