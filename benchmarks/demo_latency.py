@@ -64,9 +64,14 @@ def main() -> None:
         t = time.perf_counter()
         load_demo(catalog)
         secs = time.perf_counter() - t
-        rows.append({"what": "ingest demo (store + keyword index + vector import)",
-                     "n": n_records, "seconds": round(secs, 2),
-                     "rate_per_s": round(n_records / secs, 1)})  # fmt: skip
+        rows.append(
+            {
+                "what": "ingest demo (store + keyword index + vector import)",
+                "n": n_records,
+                "seconds": round(secs, 2),
+                "rate_per_s": round(n_records / secs, 1),
+            }
+        )
 
         sample = [embed_text(r.title, r.abstract) for r in list(demo_records())[:128]]
         encoder = catalog.encoder
@@ -74,8 +79,14 @@ def main() -> None:
         t = time.perf_counter()
         encoder.encode(sample)
         secs = time.perf_counter() - t
-        rows.append({"what": "embed abstracts (ONNX int8 MiniLM, CPU)", "n": len(sample),
-                     "seconds": round(secs, 2), "rate_per_s": round(len(sample) / secs, 1)})  # fmt: skip
+        rows.append(
+            {
+                "what": "embed abstracts (ONNX int8 MiniLM, CPU)",
+                "n": len(sample),
+                "seconds": round(secs, 2),
+                "rate_per_s": round(len(sample) / secs, 1),
+            }
+        )
 
         qs = queries(200)
         for mode in ("keyword", "semantic", "hybrid"):
@@ -85,9 +96,15 @@ def main() -> None:
                 t = time.perf_counter()
                 searching.search(catalog, q, mode=mode, page_size=20)  # type: ignore[arg-type]
                 times.append((time.perf_counter() - t) * 1000)
-            rows.append({"what": f"query {mode} (in process, incl. query embedding)",
-                         "n": len(qs), "p50_ms": round(pct(times, 50), 1),
-                         "p95_ms": round(pct(times, 95), 1), "p99_ms": round(pct(times, 99), 1)})  # fmt: skip
+            rows.append(
+                {
+                    "what": f"query {mode} (in process, incl. query embedding)",
+                    "n": len(qs),
+                    "p50_ms": round(pct(times, 50), 1),
+                    "p95_ms": round(pct(times, 95), 1),
+                    "p99_ms": round(pct(times, 99), 1),
+                }
+            )
         catalog.close()
 
         cli = [sys.executable, "-m", "papersift.cli", "--data-dir", str(data_dir), "search"]
@@ -95,20 +112,28 @@ def main() -> None:
             walls = []
             for i in range(args.runs):
                 t = time.perf_counter()
-                subprocess.run([*cli, qs[i], "--mode", mode, "-n", "10"], check=True,
-                               capture_output=True)  # fmt: skip
+                subprocess.run(
+                    [*cli, qs[i], "--mode", mode, "-n", "10"], check=True, capture_output=True
+                )
                 walls.append((time.perf_counter() - t) * 1000)
-            rows.append({"what": f"cold `papersift search --mode {mode}`", "n": args.runs,
-                         "p50_ms": round(statistics.median(walls), 1),
-                         "p95_ms": round(max(walls), 1)})  # fmt: skip
+            rows.append(
+                {
+                    "what": f"cold `papersift search --mode {mode}`",
+                    "n": args.runs,
+                    "p50_ms": round(statistics.median(walls), 1),
+                    "p95_ms": round(max(walls), 1),
+                }
+            )
 
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     print(f"{'measurement':<58} {'n':>5} {'rate/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for r in rows:
-        print(f"{r['what']:<58} {r['n']:>5} {r.get('rate_per_s', ''):>8} {r.get('p50_ms', ''):>8} "
-              f"{r.get('p95_ms', ''):>8} {r.get('p99_ms', ''):>8}")  # fmt: skip
+        print(
+            f"{r['what']:<58} {r['n']:>5} {r.get('rate_per_s', ''):>8} {r.get('p50_ms', ''):>8} "
+            f"{r.get('p95_ms', ''):>8} {r.get('p99_ms', ''):>8}"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=1))

@@ -16,9 +16,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from papersift.ingest.files import iter_json_lines, parse_date, split_authors
 from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
-from papersift.ingest.tabular import iter_json_lines, parse_date, split_authors
 
 SOURCE = "arxiv-snapshot"
 
@@ -33,7 +33,7 @@ class _RecordError(ValueError):
 def parse(path: Path | str) -> Iterator[ParseItem]:
     """Yield one :class:`PaperRecord` per snapshot line, or a :class:`ParseProblem` ("line N").
 
-    Raises :class:`~papersift.ingest.tabular.FormatError` only when the file is not JSON lines.
+    Raises :class:`~papersift.ingest.files.FormatError` only when the file is not JSON lines.
     """
     for item in iter_json_lines(path, SOURCE):
         if isinstance(item, ParseProblem):

@@ -37,6 +37,7 @@ _YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 class FormatError(ValueError):
     """A whole file cannot be read in the expected format (one bad record never raises this)."""
 
+
 def open_binary(path: Path | str) -> io.BufferedIOBase:
     """Open a file for binary reading, decompressing it when it starts with the gzip magic.
 
@@ -198,7 +199,6 @@ def _epoch_day(seconds: float) -> date | None:
         return datetime.fromtimestamp(seconds, UTC).date()
     except (OverflowError, OSError, ValueError):
         return None
-
 
 
 class TextLines:

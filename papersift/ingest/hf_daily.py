@@ -20,9 +20,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from papersift.ingest.files import FormatError, open_binary, parse_date
 from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
-from papersift.ingest.tabular import FormatError, open_binary, parse_date
 
 SOURCE = "hf-daily"
 
@@ -38,7 +38,7 @@ def parse(path: Path | str, *, day: str | None = None) -> Iterator[ParseItem]:
     """Yield a record per daily-papers item in a saved response, or a problem ("item N").
 
     The listing day is ``day`` if given, else a ``YYYY-MM-DD`` in the file name, else each item's
-    ``submittedOnDailyAt``. Raises :class:`~papersift.ingest.tabular.FormatError` when the file
+    ``submittedOnDailyAt``. Raises :class:`~papersift.ingest.files.FormatError` when the file
     is not JSON or not a daily-papers response.
     """
     data = _load(path)

@@ -16,8 +16,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from papersift.ingest.files import FormatError, decode_line, open_binary
 from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
-from papersift.ingest.tabular import FormatError, decode_line, open_binary
 
 SOURCE = "listing-page"
 

@@ -280,7 +280,6 @@ def _iter_csv_records(
             yield lines[0][0], row
 
 
-
 # --- one row to one record --------------------------------------------------------------------
 
 

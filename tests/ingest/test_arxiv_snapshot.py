@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from papersift.ingest import arxiv_snapshot
+from papersift.ingest.files import FormatError
 from papersift.ingest.normalize import clean_record
 from papersift.ingest.records import PaperRecord, ParseProblem
-from papersift.ingest.tabular import FormatError
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SAMPLE = DATA / "arxiv-sample" / "arxiv-metadata-oai-snapshot_first200.jsonl"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from papersift.ingest import hf_daily
+from papersift.ingest.files import FormatError
 from papersift.ingest.records import PaperRecord, ParseProblem
-from papersift.ingest.tabular import FormatError
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DAYS = DATA / "hf-daily"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from papersift.ingest import tabular
+from papersift.ingest.files import FormatError, split_authors
 from papersift.ingest.records import PaperRecord, ParseProblem
-from papersift.ingest.tabular import FormatError
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 CSV_SAMPLE = DATA / "arxiv-sample" / "arxiv_data_1000.csv"
@@ -247,7 +247,7 @@ def test_a_json_array_is_not_json_lines(tmp_path: Path) -> None:
 
 
 def test_split_authors_drops_affiliations_and_keeps_suffixes() -> None:
-    names = tabular.split_authors(
+    names = split_authors(
         "A. Smith (1,2), B. Jones, Jr., C. O'Neil III and\n  D. Wu ((1) MIT, (2) CERN), et al."
     )
 
