@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from typing import Final, Literal
 
 import httpx
 from lxml import etree
 
+from papersift.ingest.http import Pacer, PoliteGetter, RemoteSourceError, RetryPolicy, Sleep
 from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseProblem
+from papersift.ingest.xml import child_text, parse_untrusted, stripped_texts
 
 SOURCE: Final = "arxiv-api"
 DEFAULT_BASE_URL: Final = "https://export.arxiv.org/api/query"
@@ -46,22 +47,15 @@ _QUERY_SYNTAX = re.compile(
     r"\b(?:ti|au|abs|co|jr|cat|rn|id|all|submittedDate):|\b(?:AND|OR|ANDNOT)\b"
 )
 _QUERY_TERM = re.compile(r'"[^"]*"|[^\s"]+')
-_RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 
-Sleep = Callable[[float], None]
 Item = PaperRecord | ParseProblem
 
 
-class ArxivApiError(RuntimeError):
+class ArxivApiError(RemoteSourceError):
     """The API could not be read: network failure after retries, HTTP error, or not a feed.
 
     ``url`` is the request that failed, so a log line is enough to reproduce it.
     """
-
-    def __init__(self, message: str, url: str | None = None) -> None:
-        super().__init__(message if url is None else f"{message} [{url}]")
-        self.detail = message
-        self.url = url
 
 
 @dataclass(frozen=True)
@@ -91,7 +85,7 @@ def parse_feed(content: bytes | str, where_prefix: str = "") -> tuple[list[Item]
     Raises :class:`ArxivApiError` when the content is not a well-formed Atom feed at all, since
     then nothing on the page can be trusted; a single bad entry only becomes a ParseProblem.
     """
-    root = _parse_xml(content)
+    root = parse_untrusted(content, ArxivApiError, what="Atom XML", expected="an Atom feed")
     if root.tag != f"{{{ATOM_NS}}}feed":
         raise ArxivApiError(f"not an Atom feed (root element {root.tag!r})")
     items: list[Item] = []
@@ -114,47 +108,8 @@ def parse_feed(content: bytes | str, where_prefix: str = "") -> tuple[list[Item]
     return items, info
 
 
-def _parse_xml(content: bytes | str) -> etree._Element:
-    """Parse untrusted XML without entity expansion, DTD loading or network access."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    # A parser per call: lxml parsers are not safe to share between threads.
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise ArxivApiError(f"malformed Atom XML: {exc}") from exc
-    if root is None:
-        raise ArxivApiError("empty response, expected an Atom feed")
-    return root
-
-
-def _text(element: etree._Element) -> str:
-    """All text under ``element``, skipping entity references (left unexpanded by the parser)."""
-    parts = [element.text or ""]
-    for child in element:
-        if isinstance(child.tag, str):
-            parts.append(_text(child))
-        parts.append(child.tail or "")
-    return "".join(parts)
-
-
-def _child_text(parent: etree._Element, path: str) -> str | None:
-    """Stripped text of the first ``path`` match, None when absent or blank."""
-    element = parent.find(path, _NS)
-    if element is None:
-        return None
-    return _text(element).strip() or None
-
-
 def _int_child(parent: etree._Element, path: str) -> int | None:
-    text = _child_text(parent, path)
+    text = child_text(parent, path, _NS)
     try:
         return int(text) if text is not None else None
     except ValueError:
@@ -163,13 +118,13 @@ def _int_child(parent: etree._Element, path: str) -> int | None:
 
 def _parse_entry(entry: etree._Element) -> PaperRecord:
     """One <entry> to a record; _ErrorEntry for arXiv's error report, _BadEntry if unreadable."""
-    entry_id = _child_text(entry, "a:id") or ""
+    entry_id = child_text(entry, "a:id", _NS) or ""
     if "/api/errors" in entry_id:
-        raise _ErrorEntry(_child_text(entry, "a:summary") or entry_id)
+        raise _ErrorEntry(child_text(entry, "a:summary", _NS) or entry_id)
     arxiv_id, version = parse_arxiv_id(entry_id)
     if arxiv_id is None:
         raise _BadEntry(f"entry id {entry_id!r} is not an arXiv abstract URL")
-    title = _child_text(entry, "a:title")
+    title = child_text(entry, "a:title", _NS)
     if title is None:
         raise _BadEntry(f"{arxiv_id}: entry has no title")
     links = _links(entry)
@@ -186,17 +141,17 @@ def _parse_entry(entry: etree._Element) -> PaperRecord:
         extra["other_classes"] = other_classes
     return PaperRecord(
         title=title,
-        abstract=_child_text(entry, "a:summary") or "",
+        abstract=child_text(entry, "a:summary", _NS) or "",
         authors=authors,
         source=SOURCE,
         arxiv_id=arxiv_id,
         version=version,
-        doi=_child_text(entry, "arxiv:doi") or links.doi_url,
+        doi=child_text(entry, "arxiv:doi", _NS) or links.doi_url,
         categories=categories,
         published=_entry_date(entry, "a:published", arxiv_id),
         updated=_entry_date(entry, "a:updated", arxiv_id),
-        comment=_child_text(entry, "arxiv:comment"),
-        journal_ref=_child_text(entry, "arxiv:journal_ref"),
+        comment=child_text(entry, "arxiv:comment", _NS),
+        journal_ref=child_text(entry, "arxiv:journal_ref", _NS),
         abs_url=links.abs_url,
         pdf_url=links.pdf_url,
         extra=extra,
@@ -232,13 +187,11 @@ def _authors(entry: etree._Element) -> tuple[list[str], list[list[str]]]:
     names: list[str] = []
     affiliations: list[list[str]] = []
     for author in entry.iterfind("a:author", _NS):
-        name = _child_text(author, "a:name")
+        name = child_text(author, "a:name", _NS)
         if not name:
             continue
         names.append(name)
-        affiliations.append(
-            [t for a in author.iterfind("arxiv:affiliation", _NS) if (t := _text(a).strip())]
-        )
+        affiliations.append(stripped_texts(author.iterfind("arxiv:affiliation", _NS)))
     return names, affiliations
 
 
@@ -260,7 +213,7 @@ def _categories(entry: etree._Element) -> tuple[list[str], list[str]]:
 
 def _entry_date(entry: etree._Element, path: str, arxiv_id: str) -> date | None:
     """The UTC calendar date of an Atom timestamp; absent is fine, unreadable is a bad entry."""
-    text = _child_text(entry, path)
+    text = child_text(entry, path, _NS)
     if text is None:
         return None
     try:
@@ -315,21 +268,6 @@ def _free_text_query(text: str, *, alone: bool) -> str:
 # --------------------------------------------------------------------------- fetching
 
 
-class _Pacer:
-    """Keeps requests at least ``delay_s`` apart; arXiv asks one request every three seconds."""
-
-    def __init__(self, delay_s: float, sleep: Sleep) -> None:
-        self._delay_s = delay_s
-        self._sleep = sleep
-        self._first = True
-
-    def wait(self, at_least: float = 0.0) -> None:
-        """Sleep before a request; the first request of a run goes out at once."""
-        if not self._first:
-            self._sleep(max(self._delay_s, at_least))
-        self._first = False
-
-
 def fetch(
     search_query: str,
     *,
@@ -357,7 +295,13 @@ def fetch(
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     page_size = min(page_size, MAX_PAGE_SIZE)
-    pacer = _Pacer(delay_s, sleep)
+    getter = PoliteGetter(
+        client,
+        service="arXiv API",
+        pacer=Pacer(delay_s, sleep),
+        policy=RetryPolicy(retries, backoff_s),
+        error=ArxivApiError,
+    )
     start, page, handed_out = 0, 1, 0
     known_total: int | None = None
     empty_retries_left = empty_page_retries
@@ -370,7 +314,7 @@ def fetch(
             "sortBy": "submittedDate",
             "sortOrder": sort_order,
         }
-        items, info = _fetch_page(client, base_url, params, page, pacer, retries, backoff_s)
+        items, info = _fetch_page(getter, base_url, params, page)
         if not items:
             if empty_retries_left > 0 and known_total is not None and start < known_total:
                 empty_retries_left -= 1
@@ -387,70 +331,12 @@ def fetch(
 
 
 def _fetch_page(
-    client: httpx.Client,
-    base_url: str,
-    params: dict[str, str],
-    page: int,
-    pacer: _Pacer,
-    retries: int,
-    backoff_s: float,
+    getter: PoliteGetter, base_url: str, params: dict[str, str], page: int
 ) -> tuple[list[Item], FeedInfo]:
     """GET and parse one page; a page that is not a feed is an error naming the URL."""
     url = str(httpx.URL(base_url, params=params))
-    content = _get_with_retries(client, base_url, params, url, pacer, retries, backoff_s)
+    content = getter.get(base_url, params)
     try:
         return parse_feed(content, where_prefix=f"page {page}")
     except ArxivApiError as exc:
         raise ArxivApiError(f"page {page}: {exc.detail}", url) from exc
-
-
-def _get_with_retries(
-    client: httpx.Client,
-    base_url: str,
-    params: dict[str, str],
-    url: str,
-    pacer: _Pacer,
-    retries: int,
-    backoff_s: float,
-) -> bytes:
-    """The body of a 200 answer; retries timeouts, network errors, 429 and 5xx with backoff."""
-    last_failure = "no attempt made"
-    wait_at_least = 0.0
-    for attempt in range(retries + 1):
-        pacer.wait(wait_at_least)
-        wait_at_least = backoff_s * (2**attempt)
-        try:
-            # arXiv moves endpoints with redirects (http -> https, oai2 -> oai).
-            response = client.get(base_url, params=params, follow_redirects=True)
-        except httpx.TimeoutException as exc:
-            last_failure = f"timed out ({type(exc).__name__})"
-            continue
-        except httpx.TransportError as exc:
-            last_failure = f"network error ({type(exc).__name__}: {exc})"
-            continue
-        if response.status_code == 200:
-            return response.content
-        if response.status_code not in _RETRYABLE_STATUS and response.status_code < 500:
-            snippet = response.text[:200].strip()
-            raise ArxivApiError(f"arXiv API answered HTTP {response.status_code}: {snippet}", url)
-        last_failure = f"HTTP {response.status_code}"
-        wait_at_least = max(wait_at_least, _retry_after_s(response) or 0.0)
-    raise ArxivApiError(
-        f"arXiv API request failed after {retries + 1} attempts, last: {last_failure}", url
-    )
-
-
-def _retry_after_s(response: httpx.Response, cap_s: float = 600.0) -> float | None:
-    """Seconds asked for by a Retry-After header (delta-seconds or HTTP date), capped."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return min(float(value), cap_s)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), cap_s)

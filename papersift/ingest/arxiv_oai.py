@@ -27,8 +27,10 @@ from typing import Final
 import httpx
 from lxml import etree
 
+from papersift.ingest.http import Pacer, PoliteGetter, RemoteSourceError, RetryPolicy, Sleep
 from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseProblem
+from papersift.ingest.xml import all_text, child_text, parse_untrusted, stripped_texts
 
 SOURCE: Final = "arxiv-oai"
 DEFAULT_BASE_URL: Final = "https://export.arxiv.org/oai2"
@@ -37,22 +39,15 @@ FORMAT_NAMESPACES: Final = {
     "arXiv": "http://arxiv.org/OAI/arXiv/",
     "arXivRaw": "http://arxiv.org/OAI/arXivRaw/",
 }
-_RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 _SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv|v)\.?$", re.IGNORECASE)
 _AND = re.compile(r"\s+and\s+|\s*&\s*")
 _VERSION_LABEL = re.compile(r"^v?(\d+)$")
 
-Sleep = Callable[[float], None]
 Item = PaperRecord | ParseProblem
 
 
-class OaiHarvestError(RuntimeError):
+class OaiHarvestError(RemoteSourceError):
     """A page could not be harvested: network failure after retries, HTTP error, bad XML."""
-
-    def __init__(self, message: str, url: str | None = None) -> None:
-        super().__init__(message if url is None else f"{message} [{url}]")
-        self.detail = message
-        self.url = url
 
 
 class OaiError(OaiHarvestError):
@@ -82,7 +77,7 @@ def parse_list_records(
     :class:`OaiHarvestError`.
     """
     namespace = _format_namespace(metadata_prefix)
-    root = _parse_xml(content)
+    root = parse_untrusted(content, OaiHarvestError, what="OAI-PMH XML", expected="OAI-PMH XML")
     if root.tag != f"{{{OAI_NS}}}OAI-PMH":
         raise OaiHarvestError(f"not an OAI-PMH response (root element {root.tag!r})")
     if _check_oai_errors(root):
@@ -107,45 +102,14 @@ def _format_namespace(metadata_prefix: str) -> str:
         raise ValueError(f"unsupported metadataPrefix {metadata_prefix!r} (use {known})") from None
 
 
-def _parse_xml(content: bytes) -> etree._Element:
-    """Parse untrusted XML without entity expansion, DTD loading or network access."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    # A parser per call: lxml parsers are not safe to share between threads.
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise OaiHarvestError(f"malformed OAI-PMH XML: {exc}") from exc
-    if root is None:
-        raise OaiHarvestError("empty response, expected OAI-PMH XML")
-    return root
-
-
 def _check_oai_errors(root: etree._Element) -> bool:
     """True for ``noRecordsMatch`` (an empty result); raises OaiError for any other error."""
     errors = root.findall(f"{{{OAI_NS}}}error")
     for error in errors:
         code = error.get("code") or "unknown"
         if code != "noRecordsMatch":
-            raise OaiError(code, _text(error).strip())
+            raise OaiError(code, all_text(error).strip())
     return bool(errors)
-
-
-def _text(element: etree._Element) -> str:
-    """All text under ``element``, skipping entity references (left unexpanded by the parser)."""
-    parts = [element.text or ""]
-    for child in element:
-        if isinstance(child.tag, str):
-            parts.append(_text(child))
-        parts.append(child.tail or "")
-    return "".join(parts)
 
 
 def _parse_record(
@@ -176,7 +140,7 @@ def _parse_record(
 
 
 def _set_specs(header: etree._Element) -> list[str]:
-    return [t for s in header.iterfind(f"{{{OAI_NS}}}setSpec") if (t := _text(s).strip())]
+    return stripped_texts(header.iterfind(f"{{{OAI_NS}}}setSpec"))
 
 
 @dataclass
@@ -188,10 +152,7 @@ class _Fields:
     extra: dict[str, object] = field(default_factory=dict)
 
     def text(self, name: str) -> str | None:
-        child = self.element.find(f"{{{self.namespace}}}{name}")
-        if child is None:
-            return None
-        return _text(child).strip() or None
+        return child_text(self.element, f"{{{self.namespace}}}{name}")
 
     def children(self, path: str) -> list[etree._Element]:
         qualified = "/".join(f"{{{self.namespace}}}{step}" for step in path.split("/"))
@@ -266,7 +227,7 @@ def _structured_authors(fields: _Fields) -> tuple[list[str], list[list[str]]]:
         if not name:
             continue
         names.append(name)
-        affiliations.append([t for a in part.children("affiliation") if (t := _text(a).strip())])
+        affiliations.append(stripped_texts(part.children("affiliation")))
     return names, affiliations
 
 
@@ -380,21 +341,6 @@ def _join_suffixes(names: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------- harvesting
 
 
-class _Pacer:
-    """Keeps requests at least ``delay_s`` apart; arXiv asks one request every three seconds."""
-
-    def __init__(self, delay_s: float, sleep: Sleep) -> None:
-        self._delay_s = delay_s
-        self._sleep = sleep
-        self._first = True
-
-    def wait(self, at_least: float = 0.0) -> None:
-        """Sleep before a request; the first request of a harvest goes out at once."""
-        if not self._first:
-            self._sleep(max(self._delay_s, at_least))
-        self._first = False
-
-
 def harvest(
     *,
     client: httpx.Client,
@@ -426,10 +372,20 @@ def harvest(
         params = {"verb": "ListRecords", "resumptionToken": resumption_token}
     else:
         params = _first_params(metadata_prefix, set_spec, date_from, date_until)
-    retry = _RetryPolicy(max_retries, backoff_s, max_wait_s)
-    return _harvest_pages(
-        client, base_url, params, metadata_prefix, _Pacer(delay_s, sleep), retry, on_token
+    getter = PoliteGetter(
+        client,
+        service="OAI-PMH",
+        pacer=Pacer(delay_s, sleep),
+        policy=RetryPolicy(
+            max_retries,
+            backoff_s,
+            max_backoff_s=max_wait_s,
+            retry_after_cap_s=max_wait_s,
+            retry_after_replaces_backoff=True,  # flow control: wait what Retry-After asks
+        ),
+        error=OaiHarvestError,
     )
+    return _harvest_pages(getter, base_url, params, metadata_prefix, on_token)
 
 
 def _first_params(
@@ -445,27 +401,18 @@ def _first_params(
     return params
 
 
-@dataclass(frozen=True)
-class _RetryPolicy:
-    max_retries: int
-    backoff_s: float
-    max_wait_s: float
-
-
 def _harvest_pages(
-    client: httpx.Client,
+    getter: PoliteGetter,
     base_url: str,
     params: dict[str, str],
     metadata_prefix: str,
-    pacer: _Pacer,
-    retry: _RetryPolicy,
     on_token: Callable[[str], None] | None,
 ) -> Iterator[Item]:
     page = 1
     seen_tokens: set[str] = set()
     while True:
         url = str(httpx.URL(base_url, params=params))
-        content = _get_with_retries(client, base_url, params, url, pacer, retry)
+        content = getter.get(base_url, params)
         try:
             items, token = parse_list_records(content, metadata_prefix, where_prefix=f"page {page}")
         except OaiError as exc:
@@ -482,56 +429,3 @@ def _harvest_pages(
             on_token(token)
         params = {"verb": "ListRecords", "resumptionToken": token}
         page += 1
-
-
-def _get_with_retries(
-    client: httpx.Client,
-    base_url: str,
-    params: dict[str, str],
-    url: str,
-    pacer: _Pacer,
-    retry: _RetryPolicy,
-) -> bytes:
-    """The body of a 200 answer, obeying 503 + Retry-After (OAI-PMH flow control)."""
-    last_failure = "no attempt made"
-    wait_at_least = 0.0
-    for attempt in range(retry.max_retries + 1):
-        pacer.wait(wait_at_least)
-        wait_at_least = min(retry.backoff_s * (2**attempt), retry.max_wait_s)
-        try:
-            # arXiv moves endpoints with redirects (http -> https, oai2 -> oai).
-            response = client.get(base_url, params=params, follow_redirects=True)
-        except httpx.TimeoutException as exc:
-            last_failure = f"timed out ({type(exc).__name__})"
-            continue
-        except httpx.TransportError as exc:
-            last_failure = f"network error ({type(exc).__name__}: {exc})"
-            continue
-        if response.status_code == 200:
-            return response.content
-        if response.status_code not in _RETRYABLE_STATUS and response.status_code < 500:
-            snippet = response.text[:200].strip()
-            raise OaiHarvestError(f"OAI-PMH answered HTTP {response.status_code}: {snippet}", url)
-        last_failure = f"HTTP {response.status_code}"
-        asked = _retry_after_s(response)
-        if asked is not None:
-            wait_at_least = min(asked, retry.max_wait_s)
-    raise OaiHarvestError(
-        f"OAI-PMH request failed after {retry.max_retries + 1} attempts, last: {last_failure}", url
-    )
-
-
-def _retry_after_s(response: httpx.Response) -> float | None:
-    """Seconds asked for by a Retry-After header (delta-seconds or HTTP date)."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from papersift.ingest.files import iter_json_lines, parse_date, split_authors
+from papersift.ingest.files import iter_json_lines, parse_date, scalar_text, split_authors
 from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
 
@@ -78,13 +78,7 @@ def record_from_snapshot(obj: dict[str, Any]) -> PaperRecord:
 
 
 def _text(value: object, name: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise _RecordError(f"{name}: expected a string, got {type(value).__name__}")
+    return scalar_text(value, name, _RecordError)
 
 
 def _authors(parsed: object, raw: object) -> list[str]:

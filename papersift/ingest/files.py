@@ -18,7 +18,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -50,17 +50,13 @@ def open_binary(path: Path | str) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
-def iter_json_lines(
-    path: Path | str, source: str
-) -> Iterator[tuple[int, dict[str, Any]] | ParseProblem]:
-    """Yield ``(line number, object)`` per JSON-lines record, or a problem for a bad line.
+def iter_raw_lines(path: Path | str, source: str) -> Iterator[tuple[int, bytes] | ParseProblem]:
+    """Yield ``(line number, raw line)`` from a (maybe gzipped) file, numbered from 1.
 
-    Streams line by line (the arXiv snapshot is 4 GB). Raises :class:`FormatError` when the first
-    record is not a JSON object at all (a JSON array, a CSV, a binary file), since then every
-    line would be a problem. A compressed file that ends early yields one last problem.
+    Raises :class:`FormatError` when not even the first line can be read; a compressed file that
+    ends early after that yields one last problem, placed at the line it could not read.
     """
     lineno = 0
-    seen_record = False
     with open_binary(path) as fh:
         lines = iter(fh)
         while True:
@@ -74,17 +70,35 @@ def iter_json_lines(
                 yield ParseProblem(source, f"line {lineno + 1}", f"file ends early: {exc}")
                 return
             lineno += 1
-            text = raw.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else raw
-            text = text.strip()
-            if not text:
-                continue
-            if not seen_record and not text.startswith(b"{"):
-                raise FormatError(
-                    f"{path}: not JSON lines (line {lineno} starts with {text[:20]!r}, "
-                    "expected one JSON object per line)"
-                )
-            seen_record = True
-            yield _decode_json_line(text, lineno, source)
+            yield lineno, raw
+
+
+def iter_json_lines(
+    path: Path | str, source: str
+) -> Iterator[tuple[int, dict[str, Any]] | ParseProblem]:
+    """Yield ``(line number, object)`` per JSON-lines record, or a problem for a bad line.
+
+    Streams line by line (the arXiv snapshot is 4 GB). Raises :class:`FormatError` when the first
+    record is not a JSON object at all (a JSON array, a CSV, a binary file), since then every
+    line would be a problem. A compressed file that ends early yields one last problem.
+    """
+    seen_record = False
+    for item in iter_raw_lines(path, source):
+        if isinstance(item, ParseProblem):
+            yield item
+            continue
+        lineno, raw = item
+        text = raw.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else raw
+        text = text.strip()
+        if not text:
+            continue
+        if not seen_record and not text.startswith(b"{"):
+            raise FormatError(
+                f"{path}: not JSON lines (line {lineno} starts with {text[:20]!r}, "
+                "expected one JSON object per line)"
+            )
+        seen_record = True
+        yield _decode_json_line(text, lineno, source)
 
 
 def _decode_json_line(
@@ -115,6 +129,21 @@ def decode_line(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")
+
+
+def scalar_text(value: object, name: str, error: Callable[[str], Exception]) -> str:
+    """A JSON field's value as text: None is empty, a number is written out.
+
+    Anything else (a list, an object, a boolean) raises ``error`` naming the field, for the
+    caller to turn into a ParseProblem for that one record.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise error(f"{name}: expected a string, got {type(value).__name__}")
 
 
 def split_authors(text: str) -> list[str]:

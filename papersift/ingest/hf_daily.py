@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from papersift.ingest.files import FormatError, open_binary, parse_date
+from papersift.ingest.files import FormatError, open_binary, parse_date, scalar_text
 from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
 
@@ -136,13 +136,7 @@ def _shape(data: object) -> str:
 
 
 def _text(value: object, name: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise _ItemError(f"{name}: expected a string, got {type(value).__name__}")
+    return scalar_text(value, name, _ItemError)
 
 
 def _first_text(paper: Mapping[str, Any], item: Mapping[str, Any], key: str) -> str:

@@ -12,11 +12,10 @@ abstract after it still becomes a record; an abstract with no title is a problem
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from papersift.ingest.files import FormatError, decode_line, open_binary
+from papersift.ingest.files import decode_line, iter_raw_lines
 from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
 
 SOURCE = "listing-page"
@@ -131,22 +130,13 @@ def _content_lines(path: Path | str) -> Iterator[tuple[int, str] | ParseProblem]
 
 def _text_lines(path: Path | str) -> Iterator[tuple[int, str] | ParseProblem]:
     """Decoded lines, whether they end in LF, CRLF or a lone CR (old Mac editors)."""
-    lineno = 0
-    with open_binary(path) as fh:
-        lines = iter(fh)
-        while True:
-            try:
-                raw = next(lines)
-            except StopIteration:
-                return
-            except (EOFError, OSError, zlib.error) as exc:
-                if lineno == 0:
-                    raise FormatError(f"{path}: cannot read the file: {exc}") from exc
-                yield ParseProblem(SOURCE, f"line {lineno + 1}", f"file ends early: {exc}")
-                return
-            lineno += 1
-            for part in decode_line(raw).split("\r"):
-                yield lineno, part
+    for item in iter_raw_lines(path, SOURCE):
+        if isinstance(item, ParseProblem):
+            yield item
+            continue
+        lineno, raw = item
+        for part in decode_line(raw).split("\r"):
+            yield lineno, part
 
 
 def _strip_glued(line: str) -> str:
