@@ -1,0 +1,465 @@
+"""Relevance benchmark: papersift's own search stack, end to end, on a BEIR-layout data set.
+
+Usage::
+
+    python benchmarks/relevance.py DATASET_DIR [--split test] [--json OUT] [--data-dir DIR]
+        [--modes keyword,semantic,hybrid-rrf,hybrid-zscore] [--limit-queries N] [--depth 100]
+
+DATASET_DIR holds ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl`` (``_id``,
+``text``) and ``qrels/<split>.tsv`` (``query-id corpus-id score``).
+
+Why end to end: a benchmark that scores a hand-built BM25 or a bare vector index says nothing
+about what users get. This one ingests the corpus with papersift's own tabular parser and ingest
+service (cleaning, dedup, keyword index, embeddings, HNSW) and asks the same
+:func:`papersift.service.searching.search` the web UI, API and CLI call. Latency is the wall time
+of that call, so it includes query parsing, query embedding, fusion, snippets and facets.
+
+The store lives in a persistent ``--data-dir`` (default ``benchmarks/.cache/<dataset>``):
+papersift's ingest is idempotent and only embeds papers without a cached vector, so a re-run
+costs seconds, not the minutes the first embedding pass takes on a CPU.
+
+Nothing here is tuned on the qrels; they are read only to score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from metrics import mean, mrr_at_k, ndcg_at_k, percentile, recall_at_k, unique_in_order
+from sqlalchemy import select
+from tqdm import tqdm
+
+from papersift.config import Settings
+from papersift.ids import title_key
+from papersift.index.query import QueryError
+from papersift.ingest import tabular
+from papersift.ingest.normalize import InvalidRecord, clean_record
+from papersift.records import PaperRecord, ParseItem
+from papersift.service import catalog as catalog_module
+from papersift.service.catalog import Catalog
+from papersift.service.ingesting import ingest
+from papersift.service.models import Mode
+from papersift.service.searching import search
+from papersift.store.schema import Paper
+
+BENCH_DIR = Path(__file__).resolve().parent
+Fusion = Literal["rrf", "zscore"]
+
+MODES: dict[str, tuple[Mode, Fusion | None]] = {
+    "keyword": ("keyword", None),
+    "semantic": ("semantic", None),
+    "hybrid-rrf": ("hybrid", "rrf"),
+    "hybrid-zscore": ("hybrid", "zscore"),
+}
+"""Benchmark mode name -> (papersift search mode, fusion method set on the catalog)."""
+
+PAGE_SIZE = 100  # the service's maximum page size, and the recall cut-off
+NDCG_K = 10
+MRR_K = 10
+RECALL_K = 100
+CORPUS_MAPPING = {"title": "title", "abstract": "text"}
+
+
+# --- the data set -----------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    name: str
+    root: Path
+    corpus: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]  # query id -> corpus id -> grade
+
+
+def load_queries(path: Path) -> dict[str, str]:
+    """``_id`` -> text; BEIR query files carry extra keys (``metadata``) that are ignored."""
+    out: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                obj = json.loads(line)
+                out[str(obj["_id"])] = str(obj.get("text") or "")
+    return out
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """Read a BEIR qrels TSV; the header row is recognised by its non-numeric score column."""
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for n, row in enumerate(csv.reader(fh, delimiter="\t")):
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            if len(row) < 3:
+                raise ValueError(f"{path}:{n + 1}: expected query-id, corpus-id, score: {row}")
+            qid, did, score = row[0].strip(), row[1].strip(), row[2].strip()
+            try:
+                grade = int(float(score))
+            except ValueError:
+                if n == 0:
+                    continue  # the header: query-id corpus-id score
+                raise ValueError(f"{path}:{n + 1}: score {score!r} is not a number") from None
+            qrels.setdefault(qid, {})[did] = grade
+    return qrels
+
+
+def load_dataset(root: Path, split: str) -> Dataset:
+    corpus = root / "corpus.jsonl"
+    qrels_path = root / "qrels" / f"{split}.tsv"
+    for p in (corpus, root / "queries.jsonl", qrels_path):
+        if not p.is_file():
+            raise SystemExit(f"not a BEIR-layout directory: {p} is missing")
+    return Dataset(
+        name=root.resolve().name,
+        root=root,
+        corpus=corpus,
+        queries=load_queries(root / "queries.jsonl"),
+        qrels=load_qrels(qrels_path),
+    )
+
+
+# --- ingest and the paper -> corpus id map ----------------------------------------------------
+
+
+@dataclass
+class CorpusMap:
+    """Which corpus ids each papersift paper stands for.
+
+    papersift deduplicates by arXiv id, then DOI, then normalised title, so two corpus documents
+    with the same title become one paper, and ``Paper.extra["source_id"]`` keeps only the last
+    record's id (``_apply`` merges ``extra`` with later records winning). The map is therefore
+    built here from the parsed records, keyed the way papersift matches them, and a merged paper
+    is scored as all of its corpus ids.
+    """
+
+    by_title: dict[str, list[str]] = field(default_factory=dict)
+    by_arxiv: dict[str, list[str]] = field(default_factory=dict)
+    records: int = 0
+    unusable: int = 0  # records papersift's cleaning refuses (ingest reports them as problems)
+    without_id: int = 0
+
+    def add(self, record: PaperRecord) -> None:
+        self.records += 1
+        try:
+            cleaned = clean_record(record)  # the store keys on the cleaned title, so must we
+        except InvalidRecord:
+            self.unusable += 1
+            return
+        # The tabular parser reads ``_id`` as an arXiv id when it looks like one, else keeps it
+        # in ``extra["source_id"]``.
+        cid = record.extra.get("source_id") or record.arxiv_id
+        if not cid:
+            self.without_id += 1
+            return
+        if cleaned.arxiv_id:
+            self.by_arxiv.setdefault(cleaned.arxiv_id, []).append(str(cid))
+        else:
+            self.by_title.setdefault(title_key(cleaned.title), []).append(str(cid))
+
+    def track(self, items: Iterable[ParseItem]) -> Iterator[ParseItem]:
+        """Pass parsed items through to ingest unchanged, noting each record on the way."""
+        for item in items:
+            if isinstance(item, PaperRecord):
+                self.add(item)
+            yield item
+
+    def paper_map(self, catalog: Catalog) -> tuple[dict[str, list[str]], list[str]]:
+        """Paper id -> corpus ids, plus warnings when the map and the store disagree."""
+        out: dict[str, list[str]] = {}
+        with catalog.store.session() as s:
+            rows = s.execute(select(Paper.id, Paper.arxiv_id, Paper.title_key)).all()
+        for pid, arxiv_id, tkey in rows:
+            ids = list(self.by_arxiv.get(arxiv_id, [])) if arxiv_id else []
+            ids += self.by_title.get(tkey, [])
+            out[pid] = unique_in_order(ids)
+        warnings: list[str] = []
+        assigned = [cid for ids in out.values() for cid in ids]
+        expected = [cid for ids in self.by_title.values() for cid in ids] + [
+            cid for ids in self.by_arxiv.values() for cid in ids
+        ]
+        if len(assigned) != len(set(assigned)):
+            warnings.append(f"{len(assigned) - len(set(assigned))} corpus ids map to two papers")
+        lost = set(expected) - set(assigned)
+        if lost:
+            warnings.append(f"{len(lost)} corpus ids map to no paper, e.g. {sorted(lost)[:5]}")
+        empty = sum(1 for ids in out.values() if not ids)
+        if empty:
+            warnings.append(f"{empty} papers in the store map to no corpus id")
+        return out, warnings
+
+
+class TqdmProgress:
+    """papersift's ``progress(stage, done, total)`` callback drawn as one tqdm bar per stage.
+
+    Also notes when each stage last reported, so the run can say how long embedding took.
+    """
+
+    def __init__(self) -> None:
+        self.bars: dict[str, tqdm[None]] = {}
+        self.started = time.perf_counter()
+        self.last: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = tqdm(desc=stage, total=total or None, unit="doc", dynamic_ncols=True)
+            self.bars[stage] = bar
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+        self.last[stage] = time.perf_counter() - self.started
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def ingest_corpus(catalog: Catalog, dataset: Dataset) -> CorpusMap:
+    cmap = CorpusMap()
+    progress = TqdmProgress()
+    items = tabular.parse(dataset.corpus, fmt="jsonl", mapping=CORPUS_MAPPING)
+    try:
+        report = ingest(
+            catalog,
+            cmap.track(items),
+            source="beir",
+            location=str(dataset.corpus),
+            embed=True,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    print(
+        f"ingest: read {report.read}, inserted {report.inserted}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, problems {report.problems}, embedded {report.embedded}, "
+        f"{report.seconds:.1f} s"
+    )
+    stages = ", ".join(f"{k} done at +{v:.1f} s" for k, v in progress.last.items())
+    print(f"ingest stages: {stages}")
+    for p in report.first_problems[:5]:
+        print(f"  problem at {p.where}: {p.message}")
+    return cmap
+
+
+# --- querying ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    ndcg: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    mrr: list[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    query_errors: int = 0
+    fell_back: int = 0  # the service answered in another mode (e.g. nothing left to embed)
+    unknown_papers: int = 0
+    seconds: float = 0.0
+
+    def row(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "ndcg@10": round(mean(self.ndcg), 4),
+            "recall@100": round(mean(self.recall), 4),
+            "mrr@10": round(mean(self.mrr), 4),
+            "p50_ms": round(percentile(self.latency_ms, 50), 2),
+            "p95_ms": round(percentile(self.latency_ms, 95), 2),
+            "queries": len(self.ndcg),
+        }
+
+
+def configure(catalog: Catalog, mode: str, depth: int) -> Mode:
+    """Point the catalog's settings at one benchmark mode; returns the service mode to ask for."""
+    service_mode, fusion = MODES[mode]
+    if fusion is not None:
+        catalog.settings.fusion = fusion
+    catalog.settings.fusion_depth = depth
+    return service_mode
+
+
+def ranked_paper_ids(catalog: Catalog, text: str, mode: Mode) -> tuple[list[str], Mode | None]:
+    """One search through the service; a query the parser rejects is an empty result."""
+    try:
+        out = search(catalog, text, mode=mode, page=1, page_size=PAGE_SIZE)
+    except QueryError:
+        return [], None
+    return [h.paper.id for h in out.hits], out.mode
+
+
+def run_mode(
+    catalog: Catalog,
+    mode: str,
+    queries: Sequence[tuple[str, str]],
+    qrels: dict[str, dict[str, int]],
+    paper_map: dict[str, list[str]],
+    depth: int,
+) -> ModeResult:
+    result = ModeResult(mode)
+    service_mode = configure(catalog, mode, depth)
+    # Warm-up outside the clock: the encoder and the index readers load on first use.
+    ranked_paper_ids(catalog, queries[0][1], service_mode)
+    started = time.perf_counter()
+    for qid, text in tqdm(queries, desc=mode, unit="q", dynamic_ncols=True):
+        # Each query should pay for its own embedding, as a user's does. The service keeps a
+        # per-process query-vector cache (for paging), which would otherwise let the hybrid
+        # modes reuse vectors the semantic run computed and report too-low latency.
+        catalog_module._QUERY_CACHE.clear()
+        t0 = time.perf_counter()
+        pids, answered = ranked_paper_ids(catalog, text, service_mode)
+        result.latency_ms.append((time.perf_counter() - t0) * 1000)
+        if answered is None:
+            result.query_errors += 1
+        elif answered != service_mode:
+            result.fell_back += 1
+        ranked: list[str] = []
+        for pid in pids:
+            ids = paper_map.get(pid)
+            if ids is None:
+                result.unknown_papers += 1
+                continue
+            ranked.extend(ids)  # a merged paper stands for all of its corpus ids, in place
+        judged = qrels[qid]
+        result.ndcg.append(ndcg_at_k(ranked, judged, NDCG_K))
+        result.recall.append(recall_at_k(ranked, judged, RECALL_K))
+        result.mrr.append(mrr_at_k(ranked, judged, MRR_K))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, object]:
+    """Where the numbers came from: latency means little without the machine and the commit."""
+    try:
+        cores_usable: int | None = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores_usable = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=BENCH_DIR,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": cores_usable,
+        "load_avg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "commit": commit or None,
+    }
+
+
+def format_table(results: Sequence[ModeResult]) -> str:
+    header = (
+        f"{'mode':<14} | {'nDCG@10':>7} | {'recall@100':>10} | {'MRR@10':>6} | "
+        f"{'mean ms':>7} | {'p50 ms':>7} | {'p95 ms':>7}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(
+            f"{r.mode:<14} | {mean(r.ndcg):>7.4f} | {mean(r.recall):>10.4f} | "
+            f"{mean(r.mrr):>6.4f} | {mean(r.latency_ms):>7.1f} | "
+            f"{percentile(r.latency_ms, 50):>7.1f} | {percentile(r.latency_ms, 95):>7.1f}"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("dataset", type=Path, help="BEIR-layout directory")
+    ap.add_argument("--split", default="test", help="qrels split to score (default: test)")
+    ap.add_argument("--json", type=Path, help="write the result rows as JSON here")
+    ap.add_argument("--data-dir", type=Path, help="papersift data dir (default: .cache/<name>)")
+    ap.add_argument("--modes", default=",".join(MODES), help="comma-separated modes to run")
+    ap.add_argument("--limit-queries", type=int, help="score only the first N judged queries")
+    ap.add_argument("--depth", type=int, default=100, help="candidates per retriever before fusion")
+    args = ap.parse_args(argv)
+    args.mode_list = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in args.mode_list if m not in MODES]
+    if unknown or not args.mode_list:
+        ap.error(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
+    if args.depth < 1:
+        ap.error("--depth must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    dataset = load_dataset(args.dataset, args.split)
+    data_dir: Path = args.data_dir or BENCH_DIR / ".cache" / dataset.name
+
+    print(f"machine: {json.dumps(machine_info())}")
+    missing = [q for q in dataset.qrels if q not in dataset.queries]
+    queries = [(q, dataset.queries[q]) for q in dataset.qrels if q in dataset.queries]
+    if args.limit_queries is not None:
+        queries = queries[: args.limit_queries]
+    print(
+        f"dataset: {dataset.name} ({dataset.root}), split {args.split}: "
+        f"{len(dataset.qrels)} judged queries, {len(queries)} scored"
+        + (f", {len(missing)} judged but absent from queries.jsonl" if missing else "")
+    )
+    print(f"data dir: {data_dir}; modes: {', '.join(args.mode_list)}; fusion depth {args.depth}")
+    if not queries:
+        raise SystemExit("no judged queries to score")
+
+    catalog = Catalog(Settings(data_dir=data_dir, search_rate_per_minute=0))
+    try:
+        t0 = time.perf_counter()
+        cmap = ingest_corpus(catalog, dataset)
+        paper_map, warnings = cmap.paper_map(catalog)
+        merged_groups = [ids for ids in paper_map.values() if len(ids) > 1]
+        merged = sum(len(ids) - 1 for ids in merged_groups)
+        print(
+            f"corpus: {cmap.records} records -> {len(paper_map)} papers; dedup merged {merged} "
+            f"corpus ids into {len(merged_groups)} papers"
+            + (f" (e.g. {merged_groups[:3]})" if merged_groups else "")
+            + f"; {cmap.unusable} unusable, {cmap.without_id} without an id"
+            + f"; ingest step {time.perf_counter() - t0:.1f} s"
+        )
+        for w in warnings:
+            print(f"WARNING: {w}")
+
+        results: list[ModeResult] = []
+        for mode in args.mode_list:
+            r = run_mode(catalog, mode, queries, dataset.qrels, paper_map, args.depth)
+            results.append(r)
+            notes = [f"{r.seconds:.1f} s"]
+            if r.query_errors:
+                notes.append(f"{r.query_errors} QueryError (scored as empty)")
+            if r.fell_back:
+                notes.append(f"{r.fell_back} answered in another mode")
+            if r.unknown_papers:
+                notes.append(f"{r.unknown_papers} hits on papers outside the corpus map")
+            print(f"{mode}: {'; '.join(notes)}")
+    finally:
+        catalog.close()
+
+    print()
+    print(format_table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.row() for r in results], indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
