@@ -115,3 +115,11 @@ def test_similar_papers_for_one_a_set_and_a_text(small_catalog: Catalog) -> None
 def test_unknown_paper_is_not_found(small_catalog: Catalog) -> None:
     with pytest.raises(searching.NotFound):
         searching.get(small_catalog, "arxiv:9999.99999")
+
+
+def test_words_after_a_query_syntax_error_still_count(small_catalog: Catalog) -> None:
+    out = searching.search(
+        small_catalog, "apo(a) variance of the adaptive optimisers", mode="keyword"
+    )
+    assert ids(out)[0] == "arxiv:1908.03265"
+    assert "optimisers" in out.hits[0].why.matched_terms

@@ -7,6 +7,7 @@ anchor in DESIGN.md (BM25 with stop words + stemming: SciFact nDCG@10 0.686).
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ LOWER_RAW = "raw_lower"
 TITLE_BOOST = 2.0
 AUTHORS_BOOST = 0.5
 WRITER_HEAP = 128_000_000
+_SYNTAX = re.compile(r'[()\[\]{}^~:+\-!"*\\/<>=]|\b(?:AND|OR|NOT|IN|TO)\b')
 
 
 @dataclass
@@ -183,11 +185,18 @@ class KeywordIndex:
         """None when there is nothing to rank by and nothing to filter on."""
         parts: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if text.strip():
-            q, _errors = self.index.parse_query_lenient(
-                text,
-                default_field_names=["title", "abstract", "authors"],
-                field_boosts={"title": TITLE_BOOST, "authors": AUTHORS_BOOST},
+            fields = ["title", "abstract", "authors"]
+            boosts = {"title": TITLE_BOOST, "authors": AUTHORS_BOOST}
+            q, errors = self.index.parse_query_lenient(
+                text, default_field_names=fields, field_boosts=boosts
             )
+            if errors:
+                # The lenient parser drops everything after a syntax error ("apo(a) clearance"
+                # would search "apo" only); a query it cannot read is searched as plain words.
+                plain = _SYNTAX.sub(" ", text)
+                q, _ = self.index.parse_query_lenient(
+                    plain, default_field_names=fields, field_boosts=boosts
+                )
             parts.append((tantivy.Occur.Must, q))
         flt = self._filter_queries(filters)
         if not parts and not flt:
