@@ -214,6 +214,7 @@ def _print_hits(hits: list[Any], as_json: bool, payload: Any) -> None:
     if as_json:
         click.echo(payload.model_dump_json(indent=2))
         return
+    import html
     import re
 
     for i, h in enumerate(hits, 1):
@@ -231,8 +232,6 @@ def _print_hits(hits: list[Any], as_json: bool, payload: Any) -> None:
         click.echo(f"    {p.id}  {authors}")
         click.echo(f"    {'; '.join(why)}")
         text = re.sub(r"</?mark>", "*", h.snippet_html)
-        import html
-
         click.echo(f"    {html.unescape(text)[:300]}")
 
 

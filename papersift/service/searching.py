@@ -27,7 +27,7 @@ from papersift.service.models import (
     Why,
 )
 from papersift.store import embeddings as emb
-from papersift.store.papers import get_paper, papers_by_num
+from papersift.store.papers import embed_text, get_paper, papers_by_num
 from papersift.store.schema import Embedding, Paper
 
 EXACT_FILTER_LIMIT = 20_000
@@ -233,7 +233,7 @@ def similar(
             seeds.append(p)
         nums, mat = emb.get_vectors(s, catalog.model_id, [p.num for p in seeds], catalog.dim)
         missing = [p for p in seeds if p.num not in nums]
-        texts = [f"{p.title}. {p.abstract}" for p in missing]
+        texts = [embed_text(p.title, p.abstract) for p in missing]
         ids = [p.id for p in seeds]
     if missing:
         mat = (
