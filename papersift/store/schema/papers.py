@@ -1,4 +1,4 @@
-"""The SQL schema: the source of truth every index is rebuilt from.
+"""Papers and their derived data: the source of truth every index is rebuilt from.
 
 One schema for SQLite (laptop) and PostgreSQL (community server). Papers carry two keys: ``id``,
 the stable public id (``arxiv:2403.12345``, ``doi:...``, ``title:<hash>``), and ``num``, a compact
@@ -22,11 +22,9 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class Base(DeclarativeBase):
-    pass
+from papersift.store.schema.base import Base
 
 
 class Paper(Base):
