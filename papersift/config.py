@@ -7,6 +7,8 @@ under the user's home).
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +44,22 @@ class Settings(BaseSettings):
     search_rate_per_minute: int = 120
     host: str = "127.0.0.1"
     port: int = 8000
+    # Where users reach this server; used in links that leave the web UI (feeds, mail).
+    base_url: str = "http://127.0.0.1:8000"
+    # Signs cookies and confirmation/unsubscribe links. Empty: a random key is created once and
+    # kept in <data_dir>/secret_key (mode 0600), so links stay valid across restarts.
+    secret_key: str = ""
+    allow_signup: bool = True
+    session_days: int = 30
+    # Trending (papersift.rank.trending): points / (age_hours + offset) ** gravity, where
+    # points = votes + save_weight * saves + code_bonus * has_code. Hacker News uses gravity 1.8.
+    trending_gravity: float = 1.5
+    trending_offset_hours: float = 2.0
+    trending_save_weight: float = 0.5
+    trending_code_bonus: float = 0.0
+    # Automatic daily feed: papers first published on a day in these categories (or archives,
+    # "cs" for all of cs.*) join that day's list beside the ones users submitted. Empty: off.
+    daily_auto_categories: list[str] = Field(default_factory=list)
 
     @property
     def database_url(self) -> str:
@@ -52,3 +70,22 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    def signing_key(self) -> str:
+        """The configured secret, or one generated on first use and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race: use its key
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key

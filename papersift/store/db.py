@@ -59,6 +59,20 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def insert_ignore(s: Session, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT that does nothing on a unique-key conflict; True when a row was added.
+
+    Lets concurrent clicks (two votes, two submissions of a paper to a day) race safely: the
+    database, not a check-then-insert in Python, decides who wins.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    result = s.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0))
+
+
 class Store:
     """Owns the engine and hands out sessions; the only door to SQL for the rest of papersift."""
 

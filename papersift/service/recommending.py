@@ -1,0 +1,164 @@
+"""Recommendations: unseen papers ranked by a linear model of what a user (or a tag) saved.
+
+The model (papersift.rank.recommend) is fitted per request on the saved papers' cached vectors
+against a background sample of the corpus, then its direction is one query to the vector index,
+so the cost does not grow with the catalogue. Filters apply on top: the query language's
+``author:``/``cat:``/``-cat:``/``year:``/``has:code``, plus free words that a recommendation must
+match and ``-words`` it must not.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from papersift.index.query import parse_query
+from papersift.rank.recommend import closest_seed, fit
+from papersift.service.accounts import Principal
+from papersift.service.catalog import Catalog
+from papersift.service.community import cards
+from papersift.service.community_models import Card
+from papersift.service.searching import NotFound, _semantic_for_vector
+from papersift.store import embeddings as emb
+from papersift.store import library as lib_db
+from papersift.store.papers import papers_by_num
+from papersift.store.schema import Embedding, Paper
+
+BACKGROUND_SIZE = 3000
+TEXT_FILTER_LIMIT = 20_000
+_background: dict[tuple[str, str], tuple[int, np.ndarray]] = {}
+_background_lock = threading.Lock()
+
+
+class PaperRef(BaseModel):
+    id: str
+    title: str
+    similarity: float
+
+
+class Recommendation(BaseModel):
+    card: Card
+    score: float = Field(
+        description="the model's probability that this paper belongs with the seeds"
+    )
+    because: list[PaperRef] = Field(description="the saved papers it is most like")
+
+
+class RecommendationsOut(BaseModel):
+    owner: str
+    tag: str | None = None
+    seeds: int = Field(description="how many saved papers the model learned from")
+    filter: str = ""
+    items: list[Recommendation]
+    notice: str | None = None
+
+
+def _background_sample(catalog: Catalog) -> np.ndarray:
+    """A fixed random sample of corpus vectors (negatives), refreshed when the corpus grows 10%."""
+    key = (catalog.store.url, catalog.model_id)
+    with catalog.store.session() as s:
+        count = (
+            s.scalar(
+                select(func.count()).select_from(Embedding).where(Embedding.model_id == key[1])
+            )
+            or 0
+        )
+        cached = _background.get(key)
+        if cached is not None and count <= cached[0] * 1.1:
+            return cached[1]
+        top = s.scalar(select(func.max(Paper.num))) or 0
+        rng = np.random.default_rng(0)
+        picks: list[int] = []
+        if top:
+            drawn = rng.choice(top, size=min(top, BACKGROUND_SIZE * 2), replace=False) + 1
+            picks = [int(n) for n in drawn]
+        _, mat = emb.get_vectors(s, key[1], picks, catalog.dim)
+    mat = mat[:BACKGROUND_SIZE]
+    with _background_lock:
+        _background[key] = (count, mat)
+    return mat
+
+
+def _text_sets(catalog: Catalog, text: str) -> tuple[set[int] | None, set[int]]:
+    """Papers the free words require (None: no requirement) and papers ``-words`` exclude."""
+    words = text.split()
+    must = " ".join(w for w in words if not w.startswith("-"))
+    must_not = " ".join(w[1:] for w in words if w.startswith("-") and len(w) > 1)
+    allowed = None
+    if must.strip():
+        hits, _ = catalog.keyword.search(must, limit=TEXT_FILTER_LIMIT)
+        allowed = {n for n, _ in hits}
+    excluded: set[int] = set()
+    if must_not.strip():
+        hits, _ = catalog.keyword.search(must_not, limit=TEXT_FILTER_LIMIT)
+        excluded = {n for n, _ in hits}
+    return allowed, excluded
+
+
+def recommend(
+    catalog: Catalog,
+    who: Principal,
+    *,
+    tag: str | None = None,
+    filter: str = "",
+    k: int = 20,
+) -> RecommendationsOut:
+    """Up to ``k`` unseen papers for ``who`` (or for one of their tags), best first."""
+    k = max(1, min(k, 100))
+    parsed = parse_query(filter)
+    with catalog.store.session() as s:
+        if tag is not None:
+            t = lib_db.tag_by_slug(s, who.id, tag)
+            if t is None:
+                raise NotFound(f"you have no tag {tag!r}")
+            seeds = lib_db.tag_nums(s, t.id)
+        else:
+            seeds = lib_db.saved_nums(s, who.id)
+        seen = lib_db.seen_nums(s, who.id) | set(seeds)
+        seed_nums, seed_vecs = emb.get_vectors(s, catalog.model_id, seeds, catalog.dim)
+    out = RecommendationsOut(
+        owner=who.username, tag=tag, seeds=len(seed_nums), filter=filter, items=[]
+    )
+    if not seed_nums:
+        out.notice = "save a few papers first: recommendations learn from what you save"
+        return out
+    if len(catalog.vectors) == 0:
+        out.notice = "no vector index yet (run `papersift embed`)"
+        return out
+    background = _background_sample(catalog)
+    model = fit(seed_vecs, background)
+    allowed, excluded = _text_sets(catalog, parsed.text)
+    depth = k * 5 if allowed is None and not excluded else k * 20
+    ranked = _semantic_for_vector(catalog, model.direction(), parsed.filters, depth, seen)
+    ranked = [
+        (n, sim) for n, sim in ranked if n not in excluded and (allowed is None or n in allowed)
+    ][:k]
+    if not ranked:
+        out.notice = "nothing unseen matches these filters"
+        return out
+    nums = [n for n, _ in ranked]
+    with catalog.store.session() as s:
+        found, vecs = emb.get_vectors(s, catalog.model_id, nums, catalog.dim)
+        vec_of = dict(zip(found, vecs, strict=True))
+        nums = [n for n in nums if n in vec_of]
+        mat = np.stack([vec_of[n] for n in nums])
+        logits = mat @ model.weights + model.bias
+        best, sims = closest_seed(mat, seed_vecs)
+        seed_papers = papers_by_num(s, seed_nums)
+        card_list = cards(s, catalog, nums, who)
+    for card, logit, b, sim in zip(card_list, logits, best, sims, strict=True):
+        seed = seed_papers.get(seed_nums[int(b)])
+        because = (
+            [PaperRef(id=seed.id, title=seed.title, similarity=round(float(sim), 4))]
+            if seed
+            else []
+        )
+        out.items.append(
+            Recommendation(
+                card=card, score=round(float(1 / (1 + np.exp(-logit))), 4), because=because
+            )
+        )
+    return out
