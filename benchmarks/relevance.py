@@ -4,6 +4,11 @@ Usage::
 
     python benchmarks/relevance.py DATASET_DIR [--split test] [--json OUT] [--data-dir DIR]
         [--modes keyword,semantic,hybrid-rrf,hybrid-zscore] [--limit-queries N] [--depth 100]
+        [--keyword-weight 0.5] [--no-rerank] [--prf-docs K --prf-beta B --prf-terms M]
+        [--variant NAME --variants-json OUT]
+
+The defaults are papersift's shipped settings; the flags measure variants of the hybrid path
+(``--variants-json`` adds the rows, labelled with ``--variant`` and the split, to a table file).
 
 DATASET_DIR holds ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl`` (``_id``,
 ``text``) and ``qrels/<split>.tsv`` (``query-id corpus-id score``).
@@ -390,7 +395,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--data-dir", type=Path, help="papersift data dir (default: .cache/<name>)")
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated modes to run")
     ap.add_argument("--limit-queries", type=int, help="score only the first N judged queries")
-    ap.add_argument("--depth", type=int, default=100, help="candidates per retriever before fusion")
+    ap.add_argument(
+        "--depth",
+        type=int,
+        default=Settings().fusion_depth,
+        help="candidates per retriever before fusion",
+    )
+    ap.add_argument("--keyword-weight", type=float, help="z-score weight of the keyword list")
+    ap.add_argument("--no-rerank", action="store_true", help="hybrid without the learned rerank")
+    ap.add_argument("--prf-docs", type=int, help="pseudo-relevance feedback from the top K")
+    ap.add_argument("--prf-beta", type=float, help="dense Rocchio weight (0: no dense feedback)")
+    ap.add_argument("--prf-terms", type=int, help="RM3 expansion terms (0: no keyword feedback)")
+    ap.add_argument("--prf-term-weight", type=float, help="RM3 interpolation weight")
+    ap.add_argument("--variant", help="label of this run in --variants-json")
+    ap.add_argument("--variants-json", type=Path, help="add the rows to this variants table")
     args = ap.parse_args(argv)
     args.mode_list = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in args.mode_list if m not in MODES]
@@ -420,7 +438,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not queries:
         raise SystemExit("no judged queries to score")
 
-    catalog = Catalog(Settings(data_dir=data_dir, search_rate_per_minute=0))
+    overrides = {
+        "fusion_keyword_weight": args.keyword_weight,
+        "rerank": False if args.no_rerank else None,
+        "prf_docs": args.prf_docs,
+        "prf_dense_beta": args.prf_beta,
+        "prf_terms": args.prf_terms,
+        "prf_term_weight": args.prf_term_weight,
+    }
+    settings = Settings(
+        data_dir=data_dir,
+        search_rate_per_minute=0,
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
+    search_settings = {
+        k: getattr(settings, k)
+        for k in (
+            "fusion_depth",
+            "fusion_keyword_weight",
+            "rerank",
+            "prf_docs",
+            "prf_dense_beta",
+            "prf_terms",
+            "prf_term_weight",
+        )
+    }
+    print(f"search settings: {json.dumps(search_settings)}")
+    catalog = Catalog(settings)
     try:
         t0 = time.perf_counter()
         cmap = ingest_corpus(catalog, dataset)
@@ -458,7 +502,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.row() for r in results], indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.variants_json:
+        add_variant_rows(
+            args.variants_json,
+            args.variant or "default",
+            args.split,
+            results,
+            {**search_settings, "fusion_depth": args.depth},
+        )
     return 0
+
+
+def add_variant_rows(
+    path: Path, variant: str, split: str, results: Sequence[ModeResult], settings: dict[str, object]
+) -> None:
+    """Add (or replace) this run's rows in a variants table keyed by variant, split and mode."""
+    rows: list[dict[str, object]] = json.loads(path.read_text()) if path.exists() else []
+    new = [{"variant": variant, "split": split, **r.row(), "settings": settings} for r in results]
+    keys = {(r["variant"], r["split"], r["mode"]) for r in new}
+    rows = [r for r in rows if (r["variant"], r["split"], r["mode"]) not in keys] + new
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"added {len(new)} rows to {path}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ def _settings(ctx: click.Context) -> Settings:
         kwargs["data_dir"] = Path(obj["data_dir"])
     if obj.get("db"):
         kwargs["db_url"] = obj["db"]
+    if obj.get("encoder"):
+        kwargs["encoder"] = obj["encoder"]
     return Settings(**kwargs)
 
 
@@ -71,11 +73,16 @@ def _fail(message: str) -> None:
 @click.group()
 @click.option("--data-dir", type=click.Path(file_okay=False), help="where papersift keeps its data")
 @click.option("--db", help="SQLAlchemy database URL (default: SQLite in the data dir)")
+@click.option(
+    "--encoder",
+    help="minilm-onnx (default), static-minilm (fast CPU) or st:<model> (torch extra); "
+    "each has its own vectors",
+)
 @click.version_option(package_name="papersift")
 @click.pass_context
-def main(ctx: click.Context, data_dir: str | None, db: str | None) -> None:
+def main(ctx: click.Context, data_dir: str | None, db: str | None, encoder: str | None) -> None:
     """papersift: find research papers by keyword and by meaning."""
-    ctx.ensure_object(dict).update(data_dir=data_dir, db=db)
+    ctx.ensure_object(dict).update(data_dir=data_dir, db=db, encoder=encoder)
 
 
 def _parse_map(values: tuple[str, ...]) -> dict[str, str] | None:
@@ -253,10 +260,19 @@ def search(
     as_json: bool,
 ) -> None:
     """Search papers. QUERY may use "phrases", author:, cat:, year:2019..2021, has:code."""
+    settings = _settings(ctx)
+    pending = None
+    if (mode or settings.default_mode) != "keyword":
+        # Cold start: load the model on another core while the store and indexes open.
+        from papersift.embed.encoder import load_encoder_in_background
+
+        pending = load_encoder_in_background(settings.encoder)
     from papersift.index.query import QueryError
     from papersift.service import searching
 
     catalog = _catalog(ctx)
+    if pending is not None:
+        catalog.preload_encoder(pending)
     try:
         out = searching.search(catalog, query, mode=mode, page=page, page_size=limit, sort=sort)  # type: ignore[arg-type]
     except QueryError as exc:
@@ -339,24 +355,86 @@ def reindex(ctx: click.Context, no_embed: bool) -> None:
     click.echo(f"reindexed {done} in {time.perf_counter() - started:.1f}s")
 
 
+def _import_vectors(catalog: Catalog, path: Path, ids_path: Path | None) -> None:
+    """Stream a file of precomputed vectors into the catalog; bad rows are counted, not fatal."""
+    from papersift.embed.precomputed import PrecomputedError, open_vectors
+
+    try:
+        source = open_vectors(path, ids_path)
+        if source.dim != catalog.dim:
+            raise PrecomputedError(
+                f"{path}: vectors have {source.dim} dimensions; the active encoder "
+                f"{catalog.model_id} needs {catalog.dim}"
+            )
+        bars = _Bars(True)
+        report = catalog.import_vector_chunks(source.chunks(), total=source.total, progress=bars)
+        bars.close()
+    except PrecomputedError as exc:
+        _fail(str(exc))
+    finally:
+        catalog.close()
+    click.echo(f"imported {report.imported:,} of {report.read:,} vectors")
+    if report.unknown:
+        examples = ", ".join(report.unknown_examples)
+        click.echo(
+            f"skipped {report.unknown:,} ids not in the catalogue (e.g. {examples})", err=True
+        )
+    if report.rejected:
+        examples = ", ".join(report.rejected_examples)
+        click.echo(
+            f"rejected {report.rejected:,} rows with NaN/inf or all-zero values (e.g. {examples})",
+            err=True,
+        )
+
+
 @main.command()
 @click.option(
     "--import",
     "import_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="precomputed vectors: .npz with arrays 'ids' and 'vectors'",
+    help="precomputed vectors: .npz (arrays 'ids', 'vectors'), .npy with --ids, or .parquet "
+    "(columns 'id', 'vector' or 'embedding')",
+)
+@click.option(
+    "--ids",
+    "ids_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="with an .npy --import: paper ids, one per line or a .npy of strings",
+)
+@click.option(
+    "--encoder",
+    help="embed with this encoder (same as the global --encoder): minilm-onnx, static-minilm",
+)
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    help="cuda: the GPU batch path (torch extra), same vectors as minilm-onnx",
 )
 @click.pass_context
-def embed(ctx: click.Context, import_path: str | None) -> None:
+def embed(
+    ctx: click.Context,
+    import_path: str | None,
+    ids_path: str | None,
+    encoder: str | None,
+    device: str,
+) -> None:
     """Embed papers that have no current vector (resumable), or import precomputed vectors."""
-    import numpy as np
-
+    if encoder:
+        ctx.ensure_object(dict)["encoder"] = encoder
     catalog = _catalog(ctx)
     if import_path:
-        data = np.load(import_path, allow_pickle=False)
-        n = catalog.import_vectors([str(i) for i in data["ids"]], data["vectors"].astype("float32"))
-        click.echo(f"imported {n} vectors")
+        _import_vectors(catalog, Path(import_path), Path(ids_path) if ids_path else None)
         return
+    if ids_path:
+        _fail("--ids goes with --import FILE.npy")
+    if device != "cpu":
+        from papersift.embed.encoder import EncoderError, load_encoder
+
+        try:
+            catalog.use_encoder(load_encoder(catalog.settings.encoder, device=device))
+        except EncoderError as exc:
+            _fail(str(exc))
     bars = _Bars(True)
     done = catalog.sync(embed=True, progress=bars)
     bars.close()
@@ -384,7 +462,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 @click.option("--no-serve", is_flag=True, help="load the demo corpus and stop")
 @click.pass_context
 def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
-    """Load the bundled demo corpus (~1,800 ML papers) and serve it on localhost."""
+    """Load the bundled demo corpus (~3,000 papers) and serve it on localhost."""
     from papersift.demo import load_demo
 
     obj = ctx.ensure_object(dict)
@@ -401,3 +479,10 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# Commands defined in their own modules register themselves on `main` when imported.
+from papersift import cli_community  # noqa: E402, F401
+from papersift.cli_digest import digest  # noqa: E402
+
+main.add_command(digest)

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Mode = Literal["hybrid", "keyword", "semantic"]
@@ -37,7 +37,21 @@ class Settings(BaseSettings):
     # z-score beat RRF on SciFact train (nDCG@10 0.702 vs 0.681), chosen there, not on test.
     fusion: Literal["rrf", "zscore"] = "zscore"
     rrf_k: int = 60
+    # Candidates per retriever. Chosen on SciFact train: 1000 scored no better than 100 (0.7316
+    # vs 0.7293 nDCG@10) and costs ten times the candidates to load and score.
     fusion_depth: int = 100
+    # z-score weight of the keyword list (the semantic list gets 1 - this); 0.5 chosen on train.
+    fusion_keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Rerank the hybrid top 100 with the shipped tree model (papersift.rank.rerank), trained on
+    # SciFact train only.
+    rerank: bool = True
+    # Pseudo-relevance feedback from the fused top prf_docs papers (0: off). Off: on SciFact
+    # train dense Rocchio (beta 0.5-2, 3-10 papers) and RM3 terms (10-30 terms, weight 0.3-0.5)
+    # scored 0.725-0.732 and 0.683-0.721 nDCG@10 against 0.732 without.
+    prf_docs: int = 0
+    prf_dense_beta: float = 0.5
+    prf_terms: int = 0
+    prf_term_weight: float = Field(default=0.3, gt=0.0, lt=1.0)
     default_mode: Mode = "hybrid"
     page_size: int = 20
     # Public search rate limit per client address (requests per minute; 0 disables it).
@@ -50,16 +64,42 @@ class Settings(BaseSettings):
     # kept in <data_dir>/secret_key (mode 0600), so links stay valid across restarts.
     secret_key: str = ""
     allow_signup: bool = True
+    # Password attempts and sign-ups per client address per minute (0 disables the limit).
+    login_rate_per_minute: int = 10
     session_days: int = 30
     # Trending (papersift.rank.trending): points / (age_hours + offset) ** gravity, where
-    # points = votes + save_weight * saves + code_bonus * has_code. Hacker News uses gravity 1.8.
+    # points = votes + imported_weight * imported_votes + save_weight * saves
+    # + code_bonus * has_code. Hacker News uses gravity 1.8. Imported votes are the upvotes a
+    # paper brought from Hugging Face daily papers (0 disables them).
     trending_gravity: float = 1.5
     trending_offset_hours: float = 2.0
     trending_save_weight: float = 0.5
     trending_code_bonus: float = 0.0
+    trending_imported_weight: float = 1.0
     # Automatic daily feed: papers first published on a day in these categories (or archives,
     # "cs" for all of cs.*) join that day's list beside the ones users submitted. Empty: off.
     daily_auto_categories: list[str] = Field(default_factory=list)
+    # Mail (papersift.mail): digests go out through any SMTP server.
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    # "none" (plain, e.g. a local relay), "starttls" (usually port 587) or "ssl" (port 465).
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_username: str = ""  # AUTH only when set
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout: float = 30.0
+    # The From header; its address is also the envelope sender that receives bounces.
+    mail_from: str = "papersift <papersift@localhost>"
+    # True: a subscriber with nothing new this period (every paper of their sections was in an
+    # earlier digest) gets no mail, and the period is logged as "empty". False: they get a short
+    # "nothing new" digest instead.
+    digest_skip_empty: bool = True
+    # The built-in scheduler in `papersift serve` (off by default; cron can run
+    # `papersift digest send` instead): sends each day from this hour (UTC) on, weekly digests
+    # on Mondays, and retries failed deliveries whose backoff has elapsed.
+    digest_scheduler: bool = False
+    digest_send_hour_utc: int = Field(default=7, ge=0, le=23)
+    # How long a run may hold a claimed delivery before another run may take it over.
+    digest_lease_seconds: int = 600
 
     @property
     def database_url(self) -> str:

@@ -1,8 +1,8 @@
-"""The bundled demo corpus: ~1,800 real ML papers with precomputed MiniLM vectors.
+"""The bundled demo corpus: ~3,000 real papers with precomputed MiniLM vectors.
 
-Built by ``scripts/build_demo.py`` from the arXiv snapshot sample, the arXiv CSV sample and the
-saved listing pages (metadata only). Shipping the vectors means `papersift demo` is ready in
-seconds on a laptop instead of minutes of CPU embedding.
+Built by ``scripts/build_demo.py`` from the arXiv snapshot sample, the arXiv CSV sample, the
+saved listing pages and 65 Hugging Face daily lists (metadata only). Shipping the vectors means
+`papersift demo` is ready in seconds on a laptop instead of minutes of CPU embedding.
 """
 
 from __future__ import annotations

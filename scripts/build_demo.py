@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Rebuild the bundled demo corpus (papersift/data/demo/) from ../shared/data.
 
-Sources: the arXiv metadata snapshot sample (200), the arXiv ML CSV sample (1,000) and the saved
-listing pages (631). Records are parsed and cleaned by papersift's own ingest code, deduplicated
+Sources: the arXiv metadata snapshot sample (200), the arXiv ML CSV sample (1,000), the saved
+listing pages (631) and the Hugging Face daily-papers responses (1,251 papers over 65 days, with
+their listing days, upvotes and code links, so the daily and trending pages have real content;
+paper metadata only, never submitters' profiles). Records are parsed and cleaned by papersift's own ingest code, deduplicated
 by papersift's identity rules, written as JSON lines (metadata only), and embedded once with the
 shipped MiniLM encoder so the demo starts without minutes of CPU embedding.
 
@@ -30,12 +32,17 @@ from papersift.store import embeddings as emb
 from papersift.store.papers import iter_papers
 
 
+# Facts about a paper worth keeping in the demo (counts and the day HF listed it).
+KEEP_EXTRA = ("hf_upvotes", "hf_daily_date", "github_stars", "num_comments")
+
+
 def parsed(shared: Path) -> list[PaperRecord]:
     data = shared / "data"
     inputs = [
         ("arxiv-snapshot", data / "arxiv-sample" / "arxiv-metadata-oai-snapshot_first200.jsonl"),
         ("csv", data / "arxiv-sample" / "arxiv_data_1000.csv"),
         *[("listing-page", p) for p in sorted((data / "listing-pages").glob("*.txt"))],
+        *[("hf-daily", p) for p in sorted((data / "hf-daily").glob("*.json"))],
     ]
     out: list[PaperRecord] = []
     for source, path in inputs:
@@ -69,7 +76,8 @@ def main() -> None:
             for r in records:
                 f.write(record_to_json(r) + "\n")
         started = time.perf_counter()
-        print(load_demo(catalog, papers=staged, vectors=Path(tmp) / "none.npz"))
+        # Vectors of papers already in the shipped demo are reused; only new papers are embedded.
+        print(load_demo(catalog, papers=staged, vectors=DEMO_DIR / "vectors.npz"))
         print(f"embedded in {time.perf_counter() - started:.0f}s")
         ids: list[str] = []
         blobs = []
@@ -84,6 +92,7 @@ def main() -> None:
                     categories=p.categories, published=p.published, updated=p.updated,
                     comment=p.comment, journal_ref=p.journal_ref, abs_url=p.abs_url,
                     pdf_url=p.pdf_url, code_urls=p.code_urls,
+                    extra={k: v for k, v in (p.extra or {}).items() if k in KEEP_EXTRA},
                 )  # fmt: skip
                 f.write(record_to_json(rec) + "\n")
                 ids.append(p.id)

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Install papersift for development on a fresh Debian/Ubuntu machine:
 #   - a virtual environment in .venv with papersift and its [dev] extras (no torch),
-#   - Debian's chromium for the browser tests (Playwright drives it; no browser download).
+#   - Debian's chromium for the browser tests (Playwright drives it; no browser download),
+#   - Debian's postgresql server binaries (the tests start a throw-away server for the
+#     production database path; nothing is left running).
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+NEED=()
+command -v chromium >/dev/null 2>&1 || NEED+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || NEED+=(postgresql)
+if [ ${#NEED[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${NEED[@]}" >/dev/null
+  # the package starts a cluster of its own; the tests don't use it
+  $SUDO service postgresql stop >/dev/null 2>&1 || true
 fi
 
 PY=${PYTHON:-python3}

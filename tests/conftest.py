@@ -107,3 +107,26 @@ def demo_catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     load_demo(cat)
     yield cat
     cat.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A PostgreSQL server for this test session (see tests/postgres.py)."""
+    import postgres
+
+    why = postgres.available()
+    if why:
+        pytest.skip(why)
+    with postgres.server() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def pg_catalog(tmp_path: Path, postgres_dsn: str) -> Iterator[Catalog]:
+    """A catalogue whose store is a fresh PostgreSQL database (indexes stay on disk)."""
+    import postgres
+
+    url = postgres.fresh_database(postgres_dsn)
+    cat = Catalog(Settings(data_dir=tmp_path / "data", db_url=url, search_rate_per_minute=0))
+    yield cat
+    cat.close()

@@ -194,3 +194,27 @@ def test_recommendations_follow_what_a_user_saved(demo_catalog: Catalog) -> None
     assert recommending.recommend(demo_catalog, bob).notice
     with pytest.raises(NotFound):
         recommending.recommend(demo_catalog, bob, tag="metric")  # alice's tag, not bob's
+
+
+def test_importing_hf_daily_papers_imports_their_daily_lists_and_upvotes(
+    catalog: Catalog,
+) -> None:
+    from conftest import shared_path
+
+    from papersift.ingest.sources import parse_file
+    from papersift.service.ingesting import ingest
+
+    path = shared_path("data", "hf-daily", "2025-10-01.json")
+    items = [r for r in parse_file("hf-daily", path) if not hasattr(r, "message")]
+    ingest(catalog, items, source="hf-daily", location=str(path), embed=False)
+    listing = community.daily(catalog, date(2025, 10, 1), sort="votes")
+    assert listing.total == len(items) > 5
+    assert {c.source for c in listing.cards} == {"import:hf-daily"}
+    top = listing.cards[0]
+    assert top.trending is not None and top.trending.imported_votes > 0
+    assert f"{top.trending.imported_votes} imported upvotes" in top.trending.formula
+    counts = [c.trending.imported_votes for c in listing.cards if c.trending]
+    assert counts == sorted(counts, reverse=True)
+    # re-importing lists nothing twice
+    ingest(catalog, items, source="hf-daily", location=str(path), embed=False)
+    assert community.daily(catalog, date(2025, 10, 1)).total == listing.total

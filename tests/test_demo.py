@@ -11,7 +11,23 @@ from papersift.service.catalog import Catalog
 def test_demo_corpus_is_complete(demo_catalog: Catalog) -> None:
     stats = searching.stats(demo_catalog)
     assert stats.papers == stats.keyword_docs == stats.vector_docs == stats.embedded
-    assert 1_700 <= stats.papers <= 1_831  # 1,831 records, minus duplicates across sources
+    # 1,831 records from the arXiv samples and listing pages plus 1,251 from HF daily lists,
+    # minus the duplicates across sources
+    assert 2_900 <= stats.papers <= 3_082
+
+
+def test_demo_has_the_hf_daily_lists_with_their_upvotes(demo_catalog: Catalog) -> None:
+    from datetime import date
+
+    from papersift.service import community
+
+    day = community.daily(demo_catalog, date(2025, 12, 19), sort="votes")
+    assert day.total >= 20
+    assert {c.source for c in day.cards} == {"import:hf-daily"}
+    top = day.cards[0].trending
+    assert top is not None and top.imported_votes > 10
+    hot = community.trending(demo_catalog, window="all", page_size=5)
+    assert all(c.trending and c.trending.points > 0 for c in hot.cards)
 
 
 @pytest.mark.parametrize(

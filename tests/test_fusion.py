@@ -37,3 +37,113 @@ def test_snippets_escape_html_and_mark_stemmed_hits() -> None:
     assert "<img" not in html and "&lt;img" in html
     assert "<mark>warmups</mark>" in html
     assert snip.matched_terms == ["warmups"]
+
+
+def test_tree_model_walks_each_tree_and_sums_the_leaves() -> None:
+    import numpy as np
+
+    from papersift.rank.rerank import FEATURES, Trees
+
+    # Tree 1: x0 <= 0.5 ? (x1 <= 2 ? 1 : 2) : 3.  Tree 2: a single leaf, 10.
+    tree = {"feature": [0, 1], "threshold": [0.5, 2.0], "left": [1, ~0], "right": [~2, ~1]}
+    model = Trees.from_json(
+        {
+            "features": list(FEATURES),
+            "depth": 3,
+            "trees": [
+                {**tree, "leaf": [1.0, 2.0, 3.0]},
+                {"feature": [], "threshold": [], "left": [], "right": [], "leaf": [10.0]},
+            ],
+        }
+    )
+    x = np.zeros((4, len(FEATURES)))
+    x[:, 0] = [0.0, 0.0, 0.5, 0.9]
+    x[:, 1] = [1.0, 3.0, 2.0, 0.0]
+    assert model.predict(x).tolist() == [11.0, 12.0, 11.0, 13.0]
+
+
+def test_rerank_model_must_match_the_features() -> None:
+    from papersift.rank.rerank import RerankModelError, Trees
+
+    with pytest.raises(RerankModelError, match="features"):
+        Trees.from_json({"features": ["bm25"], "trees": []})
+
+
+def test_shipped_rerank_model_loads_and_scores() -> None:
+    import numpy as np
+
+    from papersift.rank.rerank import FEATURES, load_model
+
+    model = load_model()
+    assert "train" in str(model.meta["trained_on"])
+    scores = model.predict(np.zeros((3, len(FEATURES))))
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_rerank_features_floor_absent_papers_and_use_index_vectors() -> None:
+    import numpy as np
+
+    from papersift.rank.rerank import FEATURES, features
+
+    vecs = {1: [1.0, 0.0], 2: [0.0, 1.0], 3: [0.6, 0.8]}
+    x = features(
+        keyword=[(1, 9.0), (2, 5.0), (3, 1.0)],
+        semantic=[(3, 0.9), (1, 0.5)],
+        fused=[1, 3, 2],
+        query_vector=np.array([1.0, 0.0]),
+        vectors_of=lambda nums: np.array([vecs[n] for n in nums]),
+        depth=100,
+    )
+    col = {name: x[:, i] for i, name in enumerate(FEATURES)}
+    assert col["z_semantic"][2] == pytest.approx(-1.0)  # paper 2: the semantic list's floor
+    assert col["z_keyword"].tolist() == pytest.approx([1.2247, -1.2247, 0.0], abs=1e-3)
+    assert col["cosine"].tolist() == pytest.approx([1.0, 0.6, 0.0])
+    assert col["log_rank_semantic"].tolist() == pytest.approx([np.log(2), 0.0, np.log(101)])
+    assert col["log_rank_fused"][0] == 0.0
+
+
+def test_rocchio_moves_the_query_towards_the_feedback() -> None:
+    import numpy as np
+
+    from papersift.index.prf import rocchio
+
+    q = rocchio(np.array([1.0, 0.0]), np.array([[0.0, 2.0], [0.0, 1.0]]), beta=1.0)
+    assert q.tolist() == pytest.approx([2**-0.5, 2**-0.5])
+    assert rocchio(np.array([3.0, 0.0]), np.zeros((0, 2)), beta=1.0).tolist() == [1.0, 0.0]
+
+
+def test_expansion_terms_prefer_rare_feedback_terms_and_skip_query_terms() -> None:
+    from papersift.index.prf import expansion_terms
+
+    df = {"cell": 900, "apoptosis": 10, "caspase": 5, "tumor": 50}
+    got = expansion_terms(
+        ["cell apoptosis caspase caspase", "cell tumor apoptosis"],
+        str.split,
+        lambda t: df[t],
+        1000,
+        ["tumor"],
+        terms=2,
+        lam=0.5,
+    )
+    assert [t for t, _ in got] == ["caspase", "apoptosis"]
+    assert sum(w for _, w in got) == pytest.approx(1.0)  # lam/(1-lam) x one query term
+
+
+def test_query_clauses_split_free_words_and_keep_syntax() -> None:
+    from papersift.index.keyword_query import parse_clauses
+
+    got = [
+        (c.occur, [f for f, _ in c.fields], c.text, c.phrase)
+        for c in parse_clauses('IL-10 "gene therapy" -title:mice +TNF-α authors:Song (apo) "open')
+    ]
+    free = ["title", "abstract", "authors"]
+    assert got == [
+        ("should", free, "IL", False),
+        ("should", free, "10", False),
+        ("should", ["title", "abstract"], "gene therapy", True),
+        ("must_not", ["title"], "mice", True),
+        ("must", free, "TNF-α", True),
+        ("should", ["authors"], "Song", False),
+        ("should", free, "apo", False),
+        ("should", free, "open", False),
+    ]

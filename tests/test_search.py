@@ -123,3 +123,45 @@ def test_words_after_a_query_syntax_error_still_count(small_catalog: Catalog) ->
     )
     assert ids(out)[0] == "arxiv:1908.03265"
     assert "optimisers" in out.hits[0].why.matched_terms
+
+
+def test_hyphenated_words_match_their_parts(small_catalog: Catalog) -> None:
+    # "style-triplet" is not a phrase in any abstract, but both parts are in one.
+    out = searching.search(small_catalog, "style-triplet", mode="keyword")
+    assert ids(out) == ["arxiv:1511.06452"]
+
+
+def test_required_excluded_and_field_restricted_words(small_catalog: Catalog) -> None:
+    def kw(q: str) -> list[str]:
+        return sorted(ids(searching.search(small_catalog, q, mode="keyword")))
+
+    assert kw("learning -warmup") == ["arxiv:1511.06452", "arxiv:2002.05709"]
+    assert kw("+warmup adam") == ["arxiv:1706.03762", "arxiv:1908.03265"]
+    assert kw("title:learning") == ["arxiv:1511.06452", "arxiv:1908.03265", "arxiv:2002.05709"]
+    assert kw('abstract:"adaptive learning rate"') == ["arxiv:1908.03265"]
+    assert kw("-warmup") == ["arxiv:1511.06452", "arxiv:2002.05709", "doi:10.1000/plants.2021.1"]
+    assert kw("authors:Kornblith") == ["arxiv:2002.05709"]
+
+
+def test_a_word_repeated_in_the_query_counts_once(small_catalog: Catalog) -> None:
+    once = searching.search(small_catalog, "warmup attention", mode="keyword")
+    again = searching.search(small_catalog, "warmup warmup warmups attention", mode="keyword")
+    assert [h.score for h in once.hits] == [h.score for h in again.hits]
+
+
+def test_hybrid_rerank_keeps_the_evidence_and_can_be_turned_off(small_catalog: Catalog) -> None:
+    on = searching.search(small_catalog, "contrastive loss for metric learning", mode="hybrid")
+    small_catalog.settings.rerank = False
+    off = searching.search(small_catalog, "contrastive loss for metric learning", mode="hybrid")
+    assert sorted(ids(on)) == sorted(ids(off))
+    assert {h.paper.id for h in on.hits[:2]} == {"arxiv:2002.05709", "arxiv:1511.06452"}
+    assert [h.score for h in on.hits] != [h.score for h in off.hits]  # the model's scores
+    assert all(h.why.found_by for h in on.hits)
+
+
+def test_feedback_options_run_in_both_spaces(small_catalog: Catalog) -> None:
+    small_catalog.settings.prf_docs = 2
+    small_catalog.settings.prf_terms = 5
+    out = searching.search(small_catalog, "learning rate warmup", mode="hybrid")
+    assert ids(out)[0] in {"arxiv:1908.03265", "arxiv:1706.03762"}
+    assert len(out.hits) == 5

@@ -1,28 +1,32 @@
-"""BM25 keyword index on tantivy: title (boosted), abstract and authors, with cheap filters.
+"""BM25 keyword index on tantivy: title, abstract and authors, with cheap filters.
 
 The index stores no text, only the paper's integer ``num`` and the filter fields; text for
 snippets comes from the store. English stop words and Snowball stemming match the measured
-anchor in DESIGN.md (BM25 with stop words + stemming: SciFact nDCG@10 0.686).
+anchor in DESIGN.md (BM25 with stop words + stemming: SciFact nDCG@10 0.686). The ranking query
+is built by :mod:`papersift.index.keyword_query`.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
 
+from papersift.index.keyword_query import build_text_query, parse_clauses
 from papersift.index.query import Filters
 
 ANALYZER = "en_papers"
 LOWER_RAW = "raw_lower"
+# Boosts for queries that go through tantivy's own parser (the arXiv query language); the
+# default search ranks with keyword_query's field weights, chosen on SciFact train.
 TITLE_BOOST = 2.0
 AUTHORS_BOOST = 0.5
 WRITER_HEAP = 128_000_000
-_SYNTAX = re.compile(r'[()\[\]{}^~:+\-!"*\\/<>=]|\b(?:AND|OR|NOT|IN|TO)\b')
 
 
 @dataclass
@@ -45,6 +49,16 @@ def _analyzer() -> tantivy.TextAnalyzer:
         .filter(tantivy.Filter.ascii_fold())
         .filter(tantivy.Filter.stopword("english"))
         .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def _names_analyzer() -> tantivy.TextAnalyzer:
+    """What tantivy's "default" tokenizer does to the authors field: split, lowercase."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
         .build()
     )
 
@@ -91,6 +105,12 @@ class KeywordIndex:
         self.analyzer = _analyzer()
         self.index.register_tokenizer(ANALYZER, self.analyzer)
         self.index.register_tokenizer(LOWER_RAW, _lower_raw())
+        names = _names_analyzer()
+        self._field_analyzers = {
+            "title": self.analyze,
+            "abstract": self.analyze,
+            "authors": lambda t: list(names.analyze(t)),
+        }
         self._writer: tantivy.IndexWriter | None = None
 
     @classmethod
@@ -181,22 +201,16 @@ class KeywordIndex:
             out.append((must, tantivy.Query.term_query(s, "has_code", 1)))
         return out
 
-    def build_query(self, text: str, filters: Filters) -> tantivy.Query | None:
-        """None when there is nothing to rank by and nothing to filter on."""
+    def build_query(
+        self, text: str, filters: Filters, expansion: list[tuple[str, float]] | None = None
+    ) -> tantivy.Query | None:
+        """None when there is nothing to rank by and nothing to filter on.
+
+        ``expansion``: extra weighted terms (pseudo-relevance feedback), already analysed.
+        """
         parts: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        if text.strip():
-            fields = ["title", "abstract", "authors"]
-            boosts = {"title": TITLE_BOOST, "authors": AUTHORS_BOOST}
-            q, errors = self.index.parse_query_lenient(
-                text, default_field_names=fields, field_boosts=boosts
-            )
-            if errors:
-                # The lenient parser drops everything after a syntax error ("apo(a) clearance"
-                # would search "apo" only); a query it cannot read is searched as plain words.
-                plain = _SYNTAX.sub(" ", text)
-                q, _ = self.index.parse_query_lenient(
-                    plain, default_field_names=fields, field_boosts=boosts
-                )
+        q = build_text_query(self.schema, parse_clauses(text), self._field_analyzers, expansion)
+        if q is not None:
             parts.append((tantivy.Occur.Must, q))
         flt = self._filter_queries(filters)
         if not parts and not flt:
@@ -213,9 +227,10 @@ class KeywordIndex:
         limit: int = 100,
         offset: int = 0,
         sort: str = "relevance",
+        expansion: list[tuple[str, float]] | None = None,
     ) -> tuple[list[tuple[int, float]], int]:
         """Ranked ``(num, bm25)`` pairs and the total number of matches."""
-        query = self.build_query(text, filters or Filters())
+        query = self.build_query(text, filters or Filters(), expansion)
         if query is None or limit <= 0:
             return [], 0
         searcher = self.index.searcher()
@@ -236,4 +251,62 @@ class KeywordIndex:
         if filters.is_empty():
             return None
         hits, _ = self.search("", filters, limit=limit)
+        return [n for n, _ in hits]
+
+    def search_query(
+        self,
+        query: tantivy.Query,
+        *,
+        limit: int,
+        offset: int = 0,
+        order_by_day: str | None = None,
+    ) -> tuple[list[tuple[int, float]], int]:
+        """Run a query built outside this class (e.g. from the arXiv query language).
+
+        ``(num, bm25)`` pairs and the total number of matches; ``order_by_day`` ("asc" or
+        "desc") orders by publication day instead of score (scores are then 0). ``limit`` 0
+        only counts.
+        """
+        searcher = self.index.searcher()
+        kwargs: dict[str, object] = {"limit": max(limit, 1), "offset": offset, "count": True}
+        if order_by_day:
+            kwargs["order_by_field"] = "day"
+            kwargs["order"] = tantivy.Order.Asc if order_by_day == "asc" else tantivy.Order.Desc
+        result = searcher.search(query, **kwargs)  # type: ignore[arg-type]
+        total = int(getattr(result, "count", 0) or 0)
+        if limit <= 0:
+            return [], total
+        hits = [
+            (int(searcher.doc(addr)["num"][0]), 0.0 if order_by_day else float(score))
+            for score, addr in result.hits
+        ]
+        return hits, total
+
+    def suggest(self, text: str, limit: int = 8) -> list[int]:
+        """Papers whose title holds the typed words, the last one possibly half typed.
+
+        Search-as-you-type for a browser's search box: every complete word must be in the
+        title, and some title term must start with the last, partial word (or equal its stem).
+        Terms are stems, so "transfo" finds "Transformer" (stem "transform").
+        """
+        words = text.split()
+        if not words:
+            return []
+        partial = "" if text[-1:].isspace() else words.pop()
+        s = self.schema
+        must = tantivy.Occur.Must
+        parts: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for w in words[:20]:
+            parts += [(must, tantivy.Query.term_query(s, "title", t)) for t in self.analyze(w)]
+        prefix = "".join(c for c in unicodedata.normalize("NFKD", partial.lower()) if c.isalnum())
+        prefix = prefix.encode("ascii", "ignore").decode()[:40]
+        if prefix:
+            options = [tantivy.Query.regex_query(s, "title", re.escape(prefix) + ".*")]
+            options += [tantivy.Query.term_query(s, "title", t) for t in self.analyze(prefix)]
+            parts.append(
+                (must, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in options]))
+            )
+        if not parts:
+            return []
+        hits, _ = self.search_query(tantivy.Query.boolean_query(parts), limit=limit)
         return [n for n, _ in hits]

@@ -1,9 +1,11 @@
 """The trending score: a formula a user can read, check and tune.
 
-    points = votes + save_weight * saves + code_bonus * has_code
+    points = votes + imported_weight * imported_votes + save_weight * saves + code_bonus * has_code
     score  = points / (age_hours + offset_hours) ** gravity
 
-This is Hacker News's ranking with two optional extra signals. ``age_hours`` counts from the
+This is Hacker News's ranking with optional extra signals. ``imported_votes`` are upvotes the
+paper brought from the site it was imported from (Hugging Face daily papers), so a catalogue that
+mirrors HF's lists ranks like it from the first day. ``age_hours`` counts from the
 moment a paper first appeared here: the first day it was on a daily list, or else its publication
 date (both taken as midnight UTC). ``gravity`` sets how fast papers fall: at 1.5 a paper with 10
 points a day old scores about as much as one with 1 point two hours old. All four parameters are
@@ -23,6 +25,7 @@ class TrendingParams:
     offset_hours: float = 2.0
     save_weight: float = 0.5
     code_bonus: float = 0.0
+    imported_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,13 @@ class TrendingScore:
     has_code: bool
     age_hours: float
     params: TrendingParams
+    imported_votes: int = 0
 
     def explain(self) -> str:
         p = self.params
         parts = [f"{self.votes} vote{'s' if self.votes != 1 else ''}"]
+        if p.imported_weight and self.imported_votes:
+            parts.append(f"{p.imported_weight:g} x {self.imported_votes} imported upvotes")
         if p.save_weight and self.saves:
             parts.append(f"{p.save_weight:g} x {self.saves} save{'s' if self.saves != 1 else ''}")
         if p.code_bonus and self.has_code:
@@ -64,11 +70,17 @@ def score(
     appeared: datetime | None,
     now: datetime,
     params: TrendingParams,
+    imported_votes: int = 0,
 ) -> TrendingScore:
     """Score one paper. A paper with no known date is treated as a year old."""
     age = (now - appeared).total_seconds() / 3600 if appeared else 24 * 365
     age = max(age, 0.0)  # a paper dated in the future (time zones) is brand new, not negative
-    points = votes + params.save_weight * saves + (params.code_bonus if has_code else 0.0)
+    points = (
+        votes
+        + params.imported_weight * imported_votes
+        + params.save_weight * saves
+        + (params.code_bonus if has_code else 0.0)
+    )
     value = points / (age + params.offset_hours) ** params.gravity
     return TrendingScore(
         score=value,
@@ -78,4 +90,5 @@ def score(
         has_code=has_code,
         age_hours=age,
         params=params,
+        imported_votes=imported_votes,
     )

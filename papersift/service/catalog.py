@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from papersift.config import Settings
-from papersift.embed.encoder import Encoder, load_encoder
+from papersift.embed.encoder import Encoder, encoder_model_id, load_encoder
+from papersift.embed.precomputed import VectorImport, check_rows
+from papersift.ids import normalize_doi, parse_arxiv_id
 from papersift.index.keyword import KeywordDoc, KeywordIndex
 from papersift.index.vector import VectorIndex
 from papersift.store import embeddings as emb
@@ -27,7 +32,6 @@ from papersift.store.db import Store
 from papersift.store.papers import embed_text, iter_papers
 from papersift.store.schema import Paper
 
-MODEL_DIMS = {"all-MiniLM-L6-v2": 384}
 EPOCH = date(1970, 1, 1)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -53,30 +57,36 @@ class Catalog:
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self._lock = threading.Lock()
         self._encoder: Encoder | None = None
+        self._pending_encoder: Future[Encoder] | None = None
 
     # -- encoder and vector index ------------------------------------------------------------
     @property
     def model_id(self) -> str:
         if self._encoder is not None:
             return self._encoder.model_id
-        name = self.settings.encoder
-        return "all-MiniLM-L6-v2" if name == "minilm-onnx" else name.removeprefix("st:")
+        return encoder_model_id(self.settings.encoder)[0]
 
     @property
     def dim(self) -> int:
-        return (
-            self._encoder.dim if self._encoder is not None else MODEL_DIMS.get(self.model_id, 384)
-        )
+        if self._encoder is not None:
+            return self._encoder.dim
+        return encoder_model_id(self.settings.encoder)[1]
 
     @property
     def encoder(self) -> Encoder:
         """Loaded on first use: keyword-only work never pays for a model."""
         if self._encoder is None:
-            self._encoder = load_encoder(self.settings.encoder)
+            pending, self._pending_encoder = self._pending_encoder, None
+            self._encoder = pending.result() if pending else load_encoder(self.settings.encoder)
         return self._encoder
 
     def use_encoder(self, encoder: Encoder) -> None:
         self._encoder = encoder
+
+    def preload_encoder(self, pending: Future[Encoder]) -> None:
+        """Take an encoder still loading (``load_encoder_in_background``); used on first need."""
+        if self._encoder is None:
+            self._pending_encoder = pending
 
     @cached_property
     def vectors(self) -> VectorIndex:
@@ -144,13 +154,26 @@ class Catalog:
         if not total:
             return 0
         encoder = self.encoder
+        # Fast encoders (GPU, static) take bigger jobs: fewer store round trips per paper.
+        batch = max(batch, int(getattr(encoder, "job_batch", batch)))
+        counted = done
+
+        def advance(n: int) -> None:  # the bar moves within a batch too (rate and ETA)
+            nonlocal counted
+            counted += n
+            if progress:
+                progress("embedding", counted, total)
+
         while True:
             with self.store.session() as s:
                 rows = emb.stale_papers(s, self.model_id, limit=batch)
                 if not rows:
                     break
                 texts = [embed_text(title, abstract) for _, title, abstract, _ in rows]
-                vecs = encoder.encode(texts, batch_size=self.settings.embed_batch_size)
+                counted = done
+                vecs = encoder.encode(
+                    texts, batch_size=self.settings.embed_batch_size, progress=advance
+                )
                 emb.put_vectors(s, self.model_id, [(r[0], r[3]) for r in rows], vecs)
             # Committed per batch: an interrupted embed resumes where it stopped.
             self.vectors.upsert([r[0] for r in rows], vecs)
@@ -185,34 +208,88 @@ class Catalog:
             self._save_state(state)
         return self.sync(embed=embed, progress=progress)
 
-    def import_vectors(self, ids: list[str], vectors: np.ndarray) -> int:
+    def import_vectors(self, ids: Sequence[str], vectors: np.ndarray) -> int:
         """Accept precomputed embeddings keyed by paper id (for papers already in the store)."""
-        from papersift.store.papers import get_paper
-
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
-        vectors = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-        rows: list[tuple[int, str]] = []
-        keep: list[int] = []
-        with self.store.session() as s:
-            for i, pid in enumerate(ids):
-                p = get_paper(s, pid)
-                if p is not None:
-                    rows.append((p.num, p.text_hash))
-                    keep.append(i)
-            for start in range(0, len(rows), 1000):
-                emb.put_vectors(
-                    s,
-                    self.model_id,
-                    rows[start : start + 1000],
-                    vectors[keep[start : start + 1000]],
-                )
-        self.vectors.upsert([r[0] for r in rows], vectors[keep])
+        return self.import_vector_chunks([(list(ids), vectors)]).imported
+
+    def import_vector_chunks(
+        self,
+        chunks: Iterable[tuple[Sequence[str], np.ndarray]],
+        *,
+        total: int = 0,
+        progress: Progress | None = None,
+    ) -> VectorImport:
+        """Write precomputed vectors, chunk by chunk, to the embedding cache and the HNSW index.
+
+        The one place imported vectors are written. Ids are papersift ids, bare arXiv ids or
+        DOIs (resolved as :func:`~papersift.store.papers.get_paper` does, in batches). Rows with
+        NaN/inf or all zeros are refused and ids not in the store are skipped; both are counted.
+        Each chunk commits on its own; the index file is saved once at the end.
+        """
+        report = VectorImport()
+        for ids, vectors in chunks:
+            (good_ids, rows), bad = check_rows(list(ids), vectors, self.dim)
+            report.read += len(ids)
+            report.note_rejected(bad)
+            with self.store.session() as s:
+                found = _resolve_ids(s, good_ids)
+                unknown = [pid for pid in good_ids if pid not in found]
+                report.note_unknown(unknown)
+                last: dict[int, int] = {}  # num -> row; a paper named twice keeps its last row
+                for i, pid in enumerate(good_ids):
+                    if pid in found:
+                        last[found[pid][0]] = i
+                nums = list(last)
+                hashes = {num: h for num, h in found.values()}
+                picked = rows[list(last.values())]
+                for start in range(0, len(nums), 1000):
+                    emb.put_vectors(
+                        s,
+                        self.model_id,
+                        [(n, hashes[n]) for n in nums[start : start + 1000]],
+                        picked[start : start + 1000],
+                    )
+            self.vectors.upsert(nums, picked)
+            report.imported += len(nums)
+            if progress:
+                progress("import vectors", report.read, total)
         self.vectors.save()
-        return len(rows)
+        return report
 
     def close(self) -> None:
         self.store.close()
+
+
+_ID_FORMS: tuple[tuple[Any, Callable[[str], str | None]], ...] = (
+    (Paper.id, lambda k: k),
+    (Paper.arxiv_id, lambda k: parse_arxiv_id(k.removeprefix("arxiv:"))[0]),
+    (Paper.doi, lambda k: normalize_doi(k.removeprefix("doi:"))),
+)
+
+
+def _resolve_ids(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """``key -> (num, text_hash)`` for keys naming a stored paper, read as ``get_paper`` reads
+    one key: the stable id first, then a bare arXiv id (any version), then a DOI; in batches."""
+    out: dict[str, tuple[int, str]] = {}
+    pending = list(dict.fromkeys(keys))
+    for column, form in _ID_FORMS:
+        wanted: dict[str, list[str]] = {}
+        for k in pending:
+            value = form(k)
+            if value:
+                wanted.setdefault(value, []).append(k)
+        values = list(wanted)
+        for i in range(0, len(values), 900):
+            q = select(column, Paper.num, Paper.text_hash).where(column.in_(values[i : i + 900]))
+            for value, num, text_hash in session.execute(q):
+                for k in wanted[value]:
+                    out.setdefault(k, (num, text_hash))
+        pending = [k for k in pending if k not in out]
+        if not pending:
+            break
+    return out
 
 
 _QUERY_CACHE: dict[tuple[int, str], np.ndarray] = {}

@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from papersift.index.query import Filters
 from papersift.rank.trending import TrendingParams, appeared_at, score
+from papersift.service import searching
 from papersift.service.accounts import Forbidden, Principal
 from papersift.service.catalog import Catalog
 from papersift.service.community_models import (
@@ -24,7 +26,7 @@ from papersift.service.community_models import (
     VoteOut,
     Window,
 )
-from papersift.service.models import PaperOut
+from papersift.service.models import Mode, PaperOut, SearchOut
 from papersift.service.searching import NotFound
 from papersift.store import daily as daily_db
 from papersift.store import votes as votes_db
@@ -48,6 +50,7 @@ def trending_params(catalog: Catalog) -> TrendingParams:
         offset_hours=s.trending_offset_hours,
         save_weight=s.trending_save_weight,
         code_bonus=s.trending_code_bonus,
+        imported_weight=s.trending_imported_weight,
     )
 
 
@@ -128,6 +131,7 @@ def cards(
             appeared=appeared_at(firsts.get(num), p.published),
             now=now,
             params=params,
+            imported_votes=_imported_votes(p),
         )
         place = (placements or {}).get(num, _Placement())
         out.append(
@@ -139,11 +143,12 @@ def cards(
                 voted=(num in voted) if viewer else None,
                 saved=(num in saved) if viewer else None,
                 trending=TrendingWhy(
-                    score=round(t.score, 6),
+                    score=float(f"{t.score:.6g}"),  # significant digits: old papers stay > 0
                     points=t.points,
                     votes=t.votes,
                     saves=t.saves,
                     has_code=t.has_code,
+                    imported_votes=t.imported_votes,
                     age_hours=round(t.age_hours, 1),
                     formula=t.explain(),
                 ),
@@ -155,13 +160,25 @@ def cards(
     return out
 
 
+def _imported_votes(p: Paper) -> int:
+    value = (p.extra or {}).get("hf_upvotes")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def _sort_cards(items: list[Card], sort: ListSort) -> list[Card]:
     def newest(c: Card) -> tuple[date, date]:
         return (c.day or c.paper.published or date.min, c.paper.published or date.min)
 
     trending = {id(c): c.trending.score if c.trending else 0.0 for c in items}
     if sort == "votes":
-        return sorted(items, key=lambda c: (c.votes, trending[id(c)]), reverse=True)
+        return sorted(
+            items,
+            key=lambda c: (
+                c.votes + (c.trending.imported_votes if c.trending else 0),
+                trending[id(c)],
+            ),
+            reverse=True,
+        )
     if sort == "newest":
         return sorted(items, key=newest, reverse=True)
     if sort == "code":
@@ -338,3 +355,31 @@ def cards_for_ids(
             if num
         ]
         return cards(s, catalog, nums, viewer)
+
+
+def search_trending(
+    catalog: Catalog,
+    query: str,
+    *,
+    page: int = 1,
+    page_size: int = 20,
+    viewer: Principal | None = None,
+    mode: Mode | None = None,
+    filters: Filters | None = None,
+) -> SearchOut:
+    """Search, then order the most relevant hundred by trending score (ties keep relevance)."""
+    pool = searching.search(catalog, query, mode=mode, filters=filters, page=1, page_size=100)
+    found = cards_for_ids(catalog, [h.paper.id for h in pool.hits], viewer)
+    scores = {c.paper.id: c.trending.score if c.trending else 0.0 for c in found}
+    ranked = sorted(pool.hits, key=lambda h: scores.get(h.paper.id, 0.0), reverse=True)
+    page = max(1, page)
+    page_size = max(1, min(page_size, 100))
+    return pool.model_copy(
+        update={
+            "sort": "trending",
+            "page": page,
+            "page_size": page_size,
+            "total": min(pool.total, len(ranked)),
+            "hits": ranked[(page - 1) * page_size : page * page_size],
+        }
+    )

@@ -21,6 +21,7 @@ class TrendingWhy(BaseModel):
     votes: int
     saves: int
     has_code: bool
+    imported_votes: int = Field(0, description="upvotes brought from Hugging Face daily papers")
     age_hours: float
     formula: str = Field(description="the computation written out, e.g. '3 votes = 3 points; ...'")
 

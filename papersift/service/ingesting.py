@@ -17,6 +17,7 @@ from papersift.ingest.normalize import InvalidRecord, clean_record
 from papersift.records import PaperRecord, ParseItem, ParseProblem
 from papersift.service.catalog import Catalog, Progress
 from papersift.service.models import IngestReport, ProblemOut
+from papersift.store import daily as daily_db
 from papersift.store.papers import UpsertResult, upsert_batch
 from papersift.store.schema import IngestRun
 
@@ -48,6 +49,7 @@ def _land(catalog: Catalog, batch: list[tuple[str, PaperRecord]], tally: _Tally)
     try:
         with catalog.store.session() as s:
             tally.add(upsert_batch(s, [r for _, r in batch]))
+            daily_db.add_listed(s, [r for _, r in batch])
         return
     except SQLAlchemyError:
         if len(batch) == 1:
@@ -57,6 +59,7 @@ def _land(catalog: Catalog, batch: list[tuple[str, PaperRecord]], tally: _Tally)
         try:
             with catalog.store.session() as s:
                 tally.add(upsert_batch(s, [record]))
+                daily_db.add_listed(s, [record])
         except SQLAlchemyError as exc:
             tally.problem(where, f"database refused record: {exc.__class__.__name__}: {exc}")
 

@@ -14,6 +14,8 @@ from papersift.store.schema import Paper
 
 Mode = Literal["hybrid", "keyword", "semantic"]
 Sort = Literal["relevance", "date"]
+# Search result orders a user can ask for; "trending" is applied by service.community.
+SearchSort = Literal["relevance", "date", "trending"]
 
 
 class PaperOut(BaseModel):
@@ -90,7 +92,7 @@ class FacetCount(BaseModel):
 class SearchOut(BaseModel):
     query: str
     mode: Mode
-    sort: Sort
+    sort: SearchSort
     page: int
     page_size: int
     total: int = Field(description="number of matching papers (capped for semantic ranking)")

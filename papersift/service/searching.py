@@ -10,9 +10,11 @@ from datetime import date
 import numpy as np
 from sqlalchemy import func, select
 
+from papersift.index import prf
 from papersift.index.hybrid import Evidence, Fused, fuse
 from papersift.index.query import Filters, parse_query
 from papersift.index.snippets import make_snippet
+from papersift.rank import rerank as reranking
 from papersift.service.catalog import Catalog
 from papersift.service.models import (
     FacetCount,
@@ -70,6 +72,75 @@ def _semantic_for_vector(
             return hits[:depth]
         k *= 4
     return hits[:depth]
+
+
+def _fuse(
+    catalog: Catalog,
+    lists: dict[str, list[tuple[int, float]]],
+    text: str,
+    filters: Filters,
+    depth: int,
+    sort: Sort,
+) -> list[Fused]:
+    """Hybrid ranking: fuse the keyword and semantic lists, then the learned rerank.
+
+    The weights, the fusion depth, feedback (off) and the reranker were chosen on SciFact train
+    (``benchmarks/results/scifact-variants.json``); date sorting skips feedback and rerank.
+    ``lists`` is updated in place when feedback re-runs a retriever.
+    """
+    settings = catalog.settings
+    w = settings.fusion_keyword_weight
+    weights = {"keyword": w, "semantic": 1.0 - w}
+    fused = fuse(lists, settings.fusion, k=settings.rrf_k, weights=weights)
+    if sort != "relevance" or "semantic" not in lists or "keyword" not in lists:
+        return fused
+    if settings.prf_docs > 0 and fused:
+        _feedback(catalog, lists, text, filters, depth, [f.num for f in fused[: settings.prf_docs]])
+        fused = fuse(lists, settings.fusion, k=settings.rrf_k, weights=weights)
+    if not settings.rerank:
+        return fused
+    by_num = {f.num: f for f in fused}
+    reranked = reranking.rerank(
+        lists["keyword"],
+        lists["semantic"],
+        [f.num for f in fused],
+        catalog.embed_query(text),
+        lambda nums: reranking.index_vectors(catalog.vectors.index, nums),
+        depth,
+    )
+    return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
+
+
+def _feedback(
+    catalog: Catalog,
+    lists: dict[str, list[tuple[int, float]]],
+    text: str,
+    filters: Filters,
+    depth: int,
+    top: list[int],
+) -> None:
+    """Pseudo-relevance feedback from the first fused top papers, in either or both legs."""
+    settings = catalog.settings
+    if settings.prf_dense_beta > 0:
+        fb = reranking.index_vectors(catalog.vectors.index, top)
+        vec = prf.rocchio(catalog.embed_query(text), fb, settings.prf_dense_beta)
+        lists["semantic"] = _semantic_for_vector(catalog, vec, filters, depth, set())
+    if settings.prf_terms > 0:
+        with catalog.store.session() as s:
+            papers = papers_by_num(s, top)
+            texts = [f"{p.title} {p.abstract}" for p in papers.values()]
+        kw = catalog.keyword
+        searcher = kw.index.searcher()
+        extra = prf.expansion_terms(
+            texts,
+            kw.analyze,
+            lambda t: int(searcher.doc_freq("abstract", t)),
+            max(kw.num_docs(), 1),
+            kw.analyze(text),
+            terms=settings.prf_terms,
+            lam=settings.prf_term_weight,
+        )
+        lists["keyword"], _ = kw.search(text, filters, limit=depth, expansion=extra)
 
 
 def _facets(papers: Sequence[Paper]) -> dict[str, list[FacetCount]]:
@@ -166,7 +237,7 @@ def search(
         name, ranked = next(iter(lists.items()))
         fused = [Fused(n, s, {name: Evidence(i, s)}) for i, (n, s) in enumerate(ranked, 1)]
     else:
-        fused = fuse(lists, settings.fusion, k=settings.rrf_k)
+        fused = _fuse(catalog, lists, text, flt, depth, sort)
     total = max(total, len(fused)) if mode != "semantic" else len(fused)
     with catalog.store.session() as s:
         candidates = papers_by_num(s, [f.num for f in fused])

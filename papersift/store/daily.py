@@ -9,8 +9,9 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from papersift.records import PaperRecord
 from papersift.store.db import insert_ignore
-from papersift.store.schema import DailyEntry, User, utcnow
+from papersift.store.schema import DailyEntry, Paper, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,32 @@ def days_with_entries(s: Session, start: date, end: date) -> dict[date, int]:
         .group_by(DailyEntry.day)
     )
     return {day: int(n) for day, n in s.execute(q)}
+
+
+def latest_day(s: Session) -> date | None:
+    """The most recent day that has a list."""
+    return s.scalar(select(func.max(DailyEntry.day)))
+
+
+IMPORTED_SOURCE = "import:hf-daily"
+
+
+def add_listed(s: Session, records: Iterable[PaperRecord]) -> int:
+    """Put papers that came from another site's daily list on the same day's list here.
+
+    A Hugging Face daily-papers file says which day each paper was listed (``hf_daily_date``);
+    importing it therefore imports the list too, marked with its source and no submitter.
+    """
+    added = 0
+    for r in records:
+        raw = (r.extra or {}).get("hf_daily_date")
+        if not raw or not r.arxiv_id:
+            continue
+        try:
+            day = date.fromisoformat(str(raw)[:10])
+        except ValueError:
+            continue
+        num = s.scalar(select(Paper.num).where(Paper.arxiv_id == r.arxiv_id))
+        if num is not None:
+            added += add_entry(s, day, num, None, IMPORTED_SOURCE)
+    return added

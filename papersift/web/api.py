@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from papersift.index.query import Filters
-from papersift.service import searching
+from papersift.service import community, searching
 from papersift.service.catalog import Catalog
-from papersift.service.models import Mode, PaperOut, SearchOut, SimilarOut, Sort, StatsOut
+from papersift.service.models import Mode, PaperOut, SearchOut, SearchSort, SimilarOut, StatsOut
 from papersift.web.ratelimit import limit_search
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -47,7 +47,7 @@ def search(
         str, Query(max_length=1000, description="query; supports author:, cat:, year:")
     ] = "",
     mode: Mode | None = None,
-    sort: Sort = "relevance",
+    sort: SearchSort = "relevance",
     page: Annotated[int, Query(ge=1, le=50)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     author: Annotated[list[str] | None, Query()] = None,
@@ -58,6 +58,10 @@ def search(
 ) -> SearchOut:
     """Keyword, semantic or hybrid search with filters, snippets, facets and explanations."""
     flt = filters_from(author, cat, year_from, year_to, has_code)
+    if sort == "trending":
+        return community.search_trending(
+            cat_, q, mode=mode, filters=flt, page=page, page_size=page_size
+        )
     return searching.search(
         cat_, q, mode=mode, filters=flt, page=page, page_size=page_size, sort=sort
     )

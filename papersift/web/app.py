@@ -5,17 +5,32 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from papersift import __version__
 from papersift.config import Settings
 from papersift.index.query import QueryError
+from papersift.service.accounts import AccountError, Forbidden, Unauthorized
 from papersift.service.catalog import Catalog
 from papersift.service.searching import NotFound
-from papersift.web import api, pages
+from papersift.web import (
+    api,
+    api_community,
+    browser,
+    compat_arxiv,
+    compat_hf,
+    feeds,
+    pages,
+    pages_account,
+    pages_community,
+    pages_library,
+    subscribe,
+)
+from papersift.web.auth import CsrfError, csrf_cookie_middleware
 from papersift.web.ratelimit import RateLimited
 
 STATIC = Path(__file__).parent / "static"
@@ -29,7 +44,10 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         cat = catalog or Catalog(settings)
         cat.sync(embed=False)  # catch up with anything ingested while the server was down
         app.state.catalog = cat
+        scheduler = subscribe.start_scheduler(cat)  # digests, when digest_scheduler is on
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if catalog is None:
             cat.close()
 
@@ -44,8 +62,19 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Specific routes first: /api/paper/{id}/vote must not be read as the paper "{id}/vote",
+    # nor /u/{user}/tags/{slug}.atom as the tag "{slug}.atom".
+    app.include_router(api_community.router)
+    app.include_router(feeds.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(subscribe.router)
+    app.include_router(pages_account.router)
+    app.include_router(pages_community.router)
+    app.include_router(pages_library.router)
+    app.include_router(compat_hf.router)
+    app.include_router(compat_arxiv.router)
+    app.include_router(browser.router)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
@@ -59,10 +88,38 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             return JSONResponse({"error": str(exc)}, status_code=400)
         return pages.render_error(request, 400, str(exc))  # type: ignore[return-value]
 
+    def _error(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status)
+        return pages.render_error(request, status, message)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> Response:
+        if request.url.path.startswith("/api/") or request.method != "GET":
+            headers = {"WWW-Authenticate": "Bearer"} if request.url.path.startswith("/api/") else {}
+            if request.url.path.startswith("/api/"):
+                return JSONResponse({"error": str(exc)}, status_code=401, headers=headers)
+            return _error(request, 401, str(exc))
+        return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(CsrfError)
+    async def csrf_failed(request: Request, exc: CsrfError) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(AccountError)
+    async def bad_account_input(request: Request, exc: AccountError) -> Response:
+        return _error(request, 400, str(exc))
+
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"error": "too many searches; slow down"}, 429, headers=headers)
+
+    app.middleware("http")(csrf_cookie_middleware)
 
     @app.middleware("http")
     async def security_headers(

@@ -1,4 +1,8 @@
-"""Server-rendered pages: search, paper, search-by-example. Jinja2 autoescapes everything."""
+"""Server-rendered pages: search and search-by-example. Jinja2 autoescapes everything.
+
+The community pages (paper, daily, trending, library, accounts) live in pages_community.py,
+pages_library.py and pages_account.py and share this module's TEMPLATES.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from markupsafe import Markup
 from papersift import __version__
 from papersift.index.query import QueryError
 from papersift.service import searching
+from papersift.service.accounts import Principal, Unauthorized
 from papersift.service.models import Mode, Sort
+from papersift.web import auth
 from papersift.web.api import Cat, filters_from
 from papersift.web.ratelimit import limit_search
 
@@ -28,7 +34,31 @@ def _safe_snippet(html: str) -> Markup:
     return Markup(html)
 
 
+def _safe_comment(html: str) -> Markup:
+    # CommentOut.body_html is markdown rendered with raw HTML disabled and then cleaned by nh3's
+    # allow-list (papersift.service.comments.render_markdown): no script, no attributes but href.
+    return Markup(html)
+
+
+def _viewer_or_none(request: Request) -> Principal | None:
+    """The signed-in user for the header bar; a bad API token just shows the page signed out."""
+    try:
+        return auth.viewer(request)
+    except Unauthorized:
+        return None
+
+
+def _here(request: Request) -> str:
+    """This page's local URL, for forms that redirect back to it."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
 TEMPLATES.env.filters["snippet"] = _safe_snippet
+TEMPLATES.env.filters["comment_html"] = _safe_comment
+TEMPLATES.env.globals["viewer_of"] = _viewer_or_none
+TEMPLATES.env.globals["csrf_token"] = auth.csrf_token
+TEMPLATES.env.globals["here"] = _here
 
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:
@@ -47,6 +77,7 @@ def _page_url(request: Request, **changes: object) -> str:
 def search_page(
     request: Request,
     cat_: Cat,
+    me: auth.Viewer,
     q: Annotated[str, Query(max_length=1000)] = "",
     mode: str = "",
     sort: str = "relevance",
@@ -58,7 +89,7 @@ def search_page(
     has_code: str = "",
 ) -> HTMLResponse:
     mode_ = mode if mode in ("hybrid", "keyword", "semantic") else cat_.settings.default_mode
-    sort_ = sort if sort in ("relevance", "date") else "relevance"
+    sort_ = sort if sort in ("relevance", "date", "trending") else "relevance"
     ctx: dict[str, object] = {
         "q": q,
         "mode": mode_,
@@ -86,12 +117,16 @@ def search_page(
                 mode=cast(Mode, mode_),
                 filters=flt,
                 page=page,
-                sort=cast(Sort, sort_),
+                sort=cast(Sort, "relevance" if sort_ == "trending" else sort_),
             )
         except QueryError as exc:
             ctx["error"] = str(exc)
             return TEMPLATES.TemplateResponse(request, "search.html", ctx, status_code=400)
+        # imported here because pages_community builds on this module's TEMPLATES
+        from papersift.web.pages_community import hit_cards
+
         ctx["result"] = result
+        ctx["cards"] = hit_cards(cat_, result, me, by_trending=sort_ == "trending")
         last = (result.total + result.page_size - 1) // result.page_size
         ctx["prev_url"] = _page_url(request, page=page - 1) if page > 1 else None
         ctx["next_url"] = (
@@ -101,16 +136,6 @@ def search_page(
     else:
         ctx["stats"] = searching.stats(cat_)
     return TEMPLATES.TemplateResponse(request, "search.html", ctx)
-
-
-@router.get("/paper/{paper_id:path}", response_class=HTMLResponse)
-def paper_page(request: Request, cat_: Cat, paper_id: str) -> HTMLResponse:
-    paper = searching.get(cat_, paper_id)
-    try:
-        similar = searching.similar(cat_, [paper.id], k=8).hits
-    except searching.NotFound:
-        similar = []
-    return TEMPLATES.TemplateResponse(request, "paper.html", {"paper": paper, "similar": similar})
 
 
 @router.get("/similar", response_class=HTMLResponse, dependencies=[Depends(limit_search)])

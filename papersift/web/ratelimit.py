@@ -49,3 +49,14 @@ def limit_search(request: Request) -> None:
     if limiter is None:
         limiter = app.state.search_limiter = RateLimiter(app.state.settings.search_rate_per_minute)
     limiter.check(request.client.host if request.client else "unknown")
+
+
+def limit_login(request: Request) -> None:
+    """FastAPI dependency: password attempts and sign-ups per client address."""
+    per_minute = request.app.state.settings.login_rate_per_minute
+    if per_minute <= 0:
+        return
+    limiter: RateLimiter | None = getattr(request.app.state, "login_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.login_limiter = RateLimiter(per_minute)
+    limiter.check(request.client.host if request.client else "unknown")

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from papersift.store.schema.base import Base, utcnow
@@ -31,6 +40,9 @@ class Subscription(Base):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Bumped on unsubscribe/re-subscribe so links in older mails stop working.
     token_version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # When the last confirmation (or "already subscribed") mail went out: re-sending is
+    # rate-limited per address, so the subscribe form cannot be used to flood an inbox.
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DigestDelivery(Base):
@@ -58,4 +70,16 @@ class DigestDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set on failure: the earliest time a later run retries (exponential backoff); NULL on a
+    # failed row means it was given up after papersift.mail.delivery.MAX_ATTEMPTS.
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The lease: which run holds the row ("host:pid:nonce") and until when. A run claims a row
+    # (and commits) before it talks to SMTP; another run takes it over only once the lease has
+    # expired or, on the same host, once the holder's process is gone.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # The paper ids the digest contained, so the next digest only carries what is new.
+    paper_ids: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+
+
+Index("ix_delivery_retry", DigestDelivery.status, DigestDelivery.next_attempt_at)

@@ -117,6 +117,7 @@ def upgrade() -> None:
     sa.Column('confirmed_at', sa.DateTime(), nullable=True),
     sa.Column('unsubscribed_at', sa.DateTime(), nullable=True),
     sa.Column('token_version', sa.Integer(), nullable=False),
+    sa.Column('confirm_sent_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
@@ -172,12 +173,16 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
+    sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(), nullable=True),
+    sa.Column('paper_ids', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('subscription_id', 'period', name='uq_delivery_subscription_period')
     )
     with op.batch_alter_table('digest_deliveries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_digest_deliveries_period'), ['period'], unique=False)
+        batch_op.create_index('ix_delivery_retry', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('tag_items',
     sa.Column('tag_id', sa.Integer(), nullable=False),
@@ -200,6 +205,7 @@ def downgrade() -> None:
 
     op.drop_table('tag_items')
     with op.batch_alter_table('digest_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_retry')
         batch_op.drop_index(batch_op.f('ix_digest_deliveries_period'))
 
     op.drop_table('digest_deliveries')

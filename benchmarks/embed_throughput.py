@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Embedding throughput of every encoder papersift ships, side by side in one run.
+
+Usage: python benchmarks/embed_throughput.py [--n 20000] [--n-transformer 512] [--json OUT]
+       [--torch-cpu]
+
+Rows: the int8 ONNX MiniLM on the CPU (the default encoder), the static model on the CPU, and,
+where torch sees a CUDA GPU (extra ``papersift[torch]``), the GPU batch path in fp16;
+``--torch-cpu`` adds the torch path on the CPU (slow: a correctness check, not a way to embed).
+Texts are distinct real arXiv titles + abstracts (``shared/data/arxiv-large``, else the small
+arXiv sample, repeated), embedded as papersift embeds papers. Each encoder is loaded and warmed
+on 64 texts outside the clock. Printed per row: abstracts/s (wall), CPU seconds per 1,000
+abstracts (a figure that a busy shared machine disturbs less), tokens/s, padding waste, and
+the load average, since timings on a shared machine move with what else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def arxiv_texts(n: int) -> tuple[list[str], str]:
+    """``n`` distinct "title. abstract" texts and where they came from."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for tarball in sorted((SHARED / "arxiv-large").glob("*.tar.gz")):
+        for rec in _tar_records(tarball):
+            pid = str(rec.get("id", ""))
+            if pid and pid not in seen and rec.get("summary"):
+                seen.add(pid)
+                out.append(" ".join(f"{rec.get('title', '')}. {rec['summary']}".split()))
+                if len(out) >= n:
+                    return out, f"{n} distinct arXiv abstracts (arxiv-large)"
+    sample = SHARED / "arxiv-sample" / "arxiv_data_1000.csv"
+    with sample.open(encoding="utf-8", newline="") as fh:
+        base = [" ".join(f"{r['titles']}. {r['summaries']}".split()) for r in csv.DictReader(fh)]
+    texts = out + base
+    return (texts * (n // len(texts) + 1))[:n], f"{n} arXiv abstracts ({len(texts)} distinct)"
+
+
+def _tar_records(path: Path) -> Iterator[dict[str, Any]]:
+    with tarfile.open(path) as tar:
+        for member in tar:
+            fh = tar.extractfile(member) if member.name.endswith(".jsonl") else None
+            for line in fh or ():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(name: str, device: str, encoder: Any, texts: list[str]) -> dict[str, Any]:
+    encoder.encode(texts[:64])
+    stats = getattr(encoder, "stats", None)
+    if stats is not None:
+        stats.tokens = stats.padded_tokens = stats.batches = 0
+    load = os.getloadavg()[0]
+    t, c = time.perf_counter(), cpu_seconds()
+    vecs = encoder.encode(texts)
+    wall, cpu = time.perf_counter() - t, cpu_seconds() - c
+    row: dict[str, Any] = {
+        "encoder": name,
+        "device": device,
+        "model_id": encoder.model_id,
+        "dim": int(vecs.shape[1]),
+        "n": len(texts),
+        "seconds": round(wall, 2),
+        "abstracts_per_s": round(len(texts) / wall, 1),
+        "cpu_s_per_1000": round(1000 * cpu / len(texts), 2),
+        "load_avg_1m": round(load, 1),
+    }
+    if stats is not None and stats.padded_tokens:
+        row["tokens_per_s"] = round(stats.tokens / wall)
+        row["padding_waste"] = round(stats.padding_waste, 3)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=20_000, help="abstracts for the fast encoders")
+    ap.add_argument("--n-transformer", type=int, default=512, help="abstracts for ONNX on CPU")
+    ap.add_argument("--n-gpu", type=int, default=100_000, help="abstracts for the GPU path")
+    ap.add_argument("--torch-cpu", action="store_true", help="also run the torch path on CPU")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+
+    from papersift.embed.encoder import load_encoder
+
+    texts, source = arxiv_texts(max(args.n, args.n_transformer))
+    rows = [
+        measure("minilm-onnx", "cpu", load_encoder("minilm-onnx"), texts[: args.n_transformer]),
+        measure("static-minilm", "cpu", load_encoder("static-minilm"), texts[: args.n]),
+    ]
+    gpu_note = "torch not installed (extra papersift[torch]): GPU path not measured"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu_texts = (texts * (args.n_gpu // len(texts) + 1))[: args.n_gpu]
+            enc = load_encoder("minilm-onnx", device="cuda")
+            rows.append(measure("minilm-onnx (torch fp16)", "cuda", enc, gpu_texts))
+            gpu_note = torch.cuda.get_device_name(0)
+        else:
+            gpu_note = "torch sees no CUDA GPU: GPU path not measured"
+        if args.torch_cpu:
+            from papersift.embed.gpu import TorchMiniLM
+
+            enc = TorchMiniLM(device="cpu", max_batch=64, max_tokens=16_384)
+            rows.append(measure("minilm-onnx (torch fp32)", "cpu", enc, texts[:128]))
+    except ImportError:
+        pass
+
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; GPU: {gpu_note}"
+    )
+    print(f"texts: {source}")
+    head = f"{'encoder':<26} {'device':<6} {'n':>7} {'abstracts/s':>12} {'CPU s/1k':>9}"
+    print(f"{head} {'tokens/s':>9} {'pad':>6} {'load':>5}")
+    for r in rows:
+        print(
+            f"{r['encoder']:<26} {r['device']:<6} {r['n']:>7} {r['abstracts_per_s']:>12} "
+            f"{r['cpu_s_per_1000']:>9} {r.get('tokens_per_s', ''):>9} "
+            f"{r.get('padding_waste', ''):>6} {r['load_avg_1m']:>5}"
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "gpu": gpu_note,
+                "texts": source}  # fmt: skip
+        args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

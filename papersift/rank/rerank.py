@@ -1,0 +1,201 @@
+"""Learned reranking of hybrid candidates: a small tree ensemble over cheap retrieval features.
+
+Fusion sees two numbers per paper (a BM25 z-score and a cosine z-score) and adds them. A paper
+found by both retrievers near the top, or one that sits close to the other top results in the
+embedding space, is more likely relevant than the sum says; a few hundred shallow trees learn
+such shapes from judged queries. Every feature comes from what the search already has in hand
+(the two ranked lists and the papers' vectors in the HNSW index), so reranking costs about a
+millisecond and no model run: nothing is re-embedded and no text is re-analysed.
+
+The model (``models/rerank.json``) is trained by ``benchmarks/train_reranker.py`` on the SciFact
+*train* split only; its features are scale-free (z-scores, ranks, cosines), so it carries over to
+other collections as far as MiniLM's cosine does. The file holds the feature names, the trees
+and where they came from; a model whose feature list differs from :data:`FEATURES` is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_PATH = Path(__file__).parent / "models" / "rerank.json"
+FEATURES = (
+    "z_keyword",  # BM25 z-score within the keyword list; the list's floor when absent
+    "z_semantic",  # cosine z-score within the semantic list; its floor when absent
+    "cosine",  # query-paper cosine, also for papers only the keyword list found
+    "log_rank_fused",  # log(1 + position in the fused list)
+    "log_rank_keyword",  # log(rank in the keyword list), log(depth + 1) when absent
+    "log_rank_semantic",
+    "cosine_feedback",  # cosine to the centroid of the fused top PRF_DOCS (dense feedback)
+)
+PRF_DOCS = 3
+RERANK_DEPTH = 100  # the fused top this many are reranked (what the model was trained on)
+
+Ranked = Sequence[tuple[int, float]]
+VectorsOf = Callable[[Sequence[int]], np.ndarray]  # nums -> (n, dim) vectors, rows in order
+
+
+class RerankModelError(ValueError):
+    """The shipped model file is missing, damaged, or made for other features."""
+
+
+@dataclass(frozen=True)
+class Trees:
+    """A tree ensemble as flat arrays, evaluated for all trees and candidates at once.
+
+    ``left``/``right`` hold a node index (>= 0) or ``~leaf`` (< 0); a sample goes left when
+    ``x[feature] <= threshold``.
+    """
+
+    feature: np.ndarray  # (trees, nodes) int
+    threshold: np.ndarray  # (trees, nodes) float
+    left: np.ndarray  # (trees, nodes) int
+    right: np.ndarray  # (trees, nodes) int
+    leaf: np.ndarray  # (trees, leaves) float
+    depth: int
+    meta: dict[str, object]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        n_trees = self.feature.shape[0]
+        rows = np.arange(x.shape[0])[None, :]
+        trees = np.arange(n_trees)[:, None]
+        node = np.zeros((n_trees, x.shape[0]), dtype=np.int64)
+        for _ in range(self.depth):
+            inner = node >= 0
+            if not inner.any():
+                break
+            at = np.where(inner, node, 0)
+            value = x[rows, self.feature[trees, at]]
+            step = np.where(
+                value <= self.threshold[trees, at], self.left[trees, at], self.right[trees, at]
+            )
+            node = np.where(inner, step, node)
+        scores: np.ndarray = self.leaf[trees, ~node].sum(axis=0)
+        return scores
+
+    @classmethod
+    def from_json(cls, obj: dict[str, object]) -> Trees:
+        if tuple(obj.get("features", ())) != FEATURES:  # type: ignore[arg-type]
+            raise RerankModelError(
+                f"rerank model features {obj.get('features')} differ from {list(FEATURES)}"
+            )
+        raw = obj["trees"]
+        assert isinstance(raw, list)
+        nodes = max(1, max(len(t["feature"]) for t in raw))
+        leaves = max(len(t["leaf"]) for t in raw)
+
+        def pad(key: str, width: int, fill: float, dtype: type) -> np.ndarray:
+            out = np.full((len(raw), width), fill, dtype=dtype)
+            for i, t in enumerate(raw):
+                out[i, : len(t[key])] = t[key]
+            return out
+
+        left = pad("left", nodes, -1, np.int64)
+        right = pad("right", nodes, -1, np.int64)
+        for i, t in enumerate(raw):
+            if not t["feature"]:  # a single-leaf tree: its root is that leaf
+                left[i, 0] = right[i, 0] = -1
+        return cls(
+            feature=pad("feature", nodes, 0, np.int64),
+            threshold=pad("threshold", nodes, math.inf, np.float64),
+            left=left,
+            right=right,
+            leaf=pad("leaf", leaves, 0.0, np.float64),
+            depth=int(obj.get("depth", nodes)),  # type: ignore[call-overload]
+            meta={k: v for k, v in obj.items() if k != "trees"},
+        )
+
+
+@cache
+def load_model(path: Path = MODEL_PATH) -> Trees:
+    try:
+        return Trees.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RerankModelError(f"cannot load rerank model {path}: {e}") from e
+
+
+def _zscores(ranked: Ranked, nums: Sequence[int]) -> np.ndarray:
+    """z-score of each num's score within ``ranked`` (the list's lowest z when absent)."""
+    if not ranked:
+        return np.zeros(len(nums))
+    scores = np.array([s for _, s in ranked], dtype=np.float64)
+    mu, sd = float(scores.mean()), float(scores.std()) or 1.0
+    by = dict(ranked)
+    floor = (float(scores.min()) - mu) / sd
+    return np.array([(by[n] - mu) / sd if n in by else floor for n in nums])
+
+
+def _log_ranks(ranked: Ranked, nums: Sequence[int], depth: int) -> np.ndarray:
+    rank = {n: r for r, (n, _) in enumerate(ranked, start=1)}
+    return np.log([float(rank.get(n, depth + 1)) for n in nums])
+
+
+def features(
+    keyword: Ranked,
+    semantic: Ranked,
+    fused: Sequence[int],
+    query_vector: np.ndarray,
+    vectors_of: VectorsOf,
+    depth: int,
+) -> np.ndarray:
+    """The (len(fused), len(FEATURES)) matrix for the fused candidates, in FEATURES order."""
+    nums = list(fused)
+    vecs = np.asarray(vectors_of(nums), dtype=np.float64)
+    vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
+    q = np.asarray(query_vector, dtype=np.float64)
+    q = q / (np.linalg.norm(q) or 1.0)
+    cosine = vecs @ q
+    centroid = vecs[:PRF_DOCS].mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    return np.column_stack(
+        [
+            _zscores(keyword, nums),
+            _zscores(semantic, nums),
+            cosine,
+            np.log1p(np.arange(len(nums), dtype=np.float64)),
+            _log_ranks(keyword, nums, depth),
+            _log_ranks(semantic, nums, depth),
+            vecs @ centroid,
+        ]
+    )
+
+
+def index_vectors(index: Any, nums: Sequence[int]) -> np.ndarray:
+    """The papers' vectors as the HNSW index holds them (int8; zeros for a paper it lacks)."""
+    keys = np.asarray(nums, dtype=np.uint64)
+    out = np.zeros((len(keys), index.ndim), dtype=np.float32)
+    if not len(keys):
+        return out
+    present = np.asarray(index.contains(keys), dtype=bool).reshape(-1)
+    if present.any():
+        got = index.get(keys[present])
+        out[present] = np.asarray(got, dtype=np.float32).reshape(int(present.sum()), -1)
+    return out
+
+
+def rerank(
+    keyword: Ranked,
+    semantic: Ranked,
+    fused: Sequence[int],
+    query_vector: np.ndarray,
+    vectors_of: VectorsOf,
+    depth: int,
+    model: Trees | None = None,
+) -> list[tuple[int, float]]:
+    """The fused top RERANK_DEPTH reordered by the model (with its scores); the rest follow."""
+    head = list(fused[:RERANK_DEPTH])
+    if len(head) < 2:
+        return [(n, 0.0) for n in fused]
+    model = model or load_model()
+    scores = model.predict(features(keyword, semantic, head, query_vector, vectors_of, depth))
+    order = np.argsort(-scores, kind="stable")
+    out = [(head[i], float(scores[i])) for i in order]
+    floor = float(scores.min()) if len(scores) else 0.0
+    return out + [(n, floor) for n in fused[RERANK_DEPTH:]]

@@ -1,0 +1,130 @@
+"""The static CPU encoder: shipped table, own vector space, same tokens as MiniLM, fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from papersift.cli import main
+from papersift.config import Settings
+from papersift.embed.encoder import EncoderError, encoder_model_id, load_encoder
+from papersift.embed.static import MODEL_ID, StaticMiniLM, WordPieceCache, sum_rows
+from papersift.service.catalog import Catalog
+
+
+@pytest.fixture(scope="module")
+def static() -> StaticMiniLM:
+    enc = load_encoder("static-minilm")
+    assert isinstance(enc, StaticMiniLM)
+    return enc
+
+
+def test_static_vectors_are_normalised_and_rank_related_text_first(static: StaticMiniLM) -> None:
+    docs = [
+        "Learning rate warmup stabilises the training of transformers with Adam.",
+        "Photosynthesis of maize and sorghum under drought stress in the field.",
+        "Contrastive learning of visual representations from augmented image views.",
+    ]
+    vecs = static.encode(docs)
+    assert vecs.shape == (3, 256) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
+    q = static.encode(["warmup of the learning rate"])[0]
+    assert int(np.argmax(vecs @ q)) == 0
+    assert not static.encode([""]).any()  # no tokens, no direction
+
+
+def test_static_model_has_its_own_model_id_so_caches_never_mix() -> None:
+    assert encoder_model_id("static-minilm") == (MODEL_ID, 256)
+    assert encoder_model_id("minilm-onnx")[0] != MODEL_ID
+    with pytest.raises(EncoderError, match="unknown encoder"):
+        encoder_model_id("nope")
+
+
+def test_fast_wordpieces_equal_the_tokenizer_on_real_and_odd_text(static: StaticMiniLM) -> None:
+    texts = [
+        "We study the O(n log n) bound; see https://github.com/a/b_c (2024)!",
+        "Schrödinger's équation — naïve café, 東京 and ﬁ ligatures",
+        "tabs\tand\nnewlines\r and \x07 control",
+        "x" * 150 + " supercalifragilisticexpialidocious " + "€100",
+        "",
+    ]
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arxiv-sample"
+    sample = shared / "arxiv-metadata-oai-snapshot_first200.jsonl"
+    if sample.exists():
+        texts += [json.loads(line)["abstract"] for line in sample.open()][:200]
+    tok = static.tokenizer
+    expected = [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+    assert WordPieceCache(tok, 512).ids(texts) == expected
+
+
+def test_sum_rows_matches_a_plain_gather() -> None:
+    rng = np.random.default_rng(1)
+    table = rng.normal(size=(50, 4)).astype(np.float32)
+    lengths = np.array([3, 0, 5, 1, 0, 40] * 7)
+    ids = rng.integers(0, 50, size=int(lengths.sum()))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    plain = np.stack(
+        [table[ids[s : s + n]].sum(axis=0) for s, n in zip(starts, lengths, strict=True)]
+    )
+    np.testing.assert_allclose(sum_rows(table, ids, lengths), plain, atol=1e-5)
+
+
+def test_a_corrupt_table_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "embeddings.npy"
+    np.save(bad, np.zeros((10, 256), dtype=np.float16))
+    with pytest.raises(EncoderError, match="sha256"):
+        StaticMiniLM(table=bad)
+
+
+def test_catalog_embeds_and_searches_with_the_static_encoder(tmp_path: Path) -> None:
+    from conftest import SMALL
+
+    from papersift.service import searching
+    from papersift.service.ingesting import ingest
+
+    cat = Catalog(Settings(data_dir=tmp_path, encoder="static-minilm", search_rate_per_minute=0))
+    try:
+        assert cat.model_id == MODEL_ID and cat.dim == 256  # known before any model loads
+        report = ingest(cat, list(SMALL), source="test", location="fixture")
+        assert report.embedded == len(SMALL)
+        out = searching.search(cat, "adaptive optimiser warmup variance", mode="semantic")
+        assert out.hits[0].paper.title == "On the Variance of the Adaptive Learning Rate and Beyond"
+        assert cat.vectors.path.name == f"vectors-{MODEL_ID}.usearch"
+    finally:
+        cat.close()
+
+
+def test_cli_embeds_with_the_static_encoder_and_resumes(tmp_path: Path) -> None:
+    rows = [{"id": f"2101.{i:05d}", "title": f"Paper {i} on learning rate warmup",
+             "summary": "Warmup stabilises early training.", "authors": ["A. One"]}
+            for i in range(30)]  # fmt: skip
+    data = tmp_path / "papers.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    d = str(tmp_path / "d")
+    runner = CliRunner()
+    out = runner.invoke(main, ["--data-dir", d, "ingest", "jsonl", str(data), "--no-embed"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(main, ["--data-dir", d, "embed", "--encoder", "static-minilm"])
+    assert out.exit_code == 0 and "embedded 30" in out.output, out.output
+    out = runner.invoke(main, ["--data-dir", d, "embed", "--encoder", "static-minilm"])
+    assert "embedded 0" in out.output  # nothing redone
+    out = runner.invoke(
+        main, ["--data-dir", d, "--encoder", "static-minilm", "search", "warmup", "--mode",
+               "semantic", "--json"],
+    )  # fmt: skip
+    assert out.exit_code == 0 and len(json.loads(out.output)["hits"]) == 10
+
+
+def test_static_encoder_throughput_smoke(static: StaticMiniLM) -> None:
+    """Not a benchmark (see benchmarks/embed_throughput.py): only that 2,000 abstracts take
+    seconds, not minutes, even on a busy two-core machine."""
+    import time
+
+    texts = ["We propose a method for learning rate warmup in transformer training. " * 12] * 2000
+    t = time.perf_counter()
+    static.encode(texts)
+    assert time.perf_counter() - t < 30
