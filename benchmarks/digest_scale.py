@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/digest_scale.py [--subscribers 100000] [--send 5000]
         [--history-days 7] [--json benchmarks/results/digest_scale.json]
 
-Builds a catalogue from the bundled demo corpus (1,787 papers, 400 of them moved to the covered
+Builds a catalogue from the bundled demo corpus (3,035 papers, 400 of them moved to the covered
 days so that there is news), a community (users, votes, a daily list), and N confirmed
 subscriptions with a realistic mix, then measures:
 
@@ -163,7 +163,7 @@ def build(catalog: Catalog, n: int, history_days: int, day: date, seed: int = 0)
         s.execute(insert(SavedSearch), searches)
     # subscriptions
     content_mix = [["trending", "daily"]] * 12 + [["trending"]] * 5 + [["daily"]] * 3
-    subs = []
+    subs: list[dict[str, Any]] = []
     for i in range(n):
         is_linked = i % 10 == 0 and i // 10 < linked
         subs.append({

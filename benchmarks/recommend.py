@@ -3,13 +3,13 @@
 Usage::
 
     python benchmarks/recommend.py [--users 200] [--seed 0] [--json OUT] [--data-dir DIR]
-        [--svm-scale 100000]
+        [--scale 100000]
 
 The question (GitHub issue 3, section 5): given what a user saved, does papersift put the papers
 they will save next in its top 20, and is it at least as good as arxiv-sanity-lite's per-request
 linear SVM on tf-idf while answering far faster?
 
-**The corpus** is the bundled demo (1,787 real papers, shipped MiniLM vectors), loaded with
+**The corpus** is the bundled demo (real arXiv papers with shipped MiniLM vectors), loaded with
 :func:`papersift.demo.load_demo` into a throwaway data dir, so the store, the vector index and
 the recommender are exactly what `papersift demo` serves.
 
@@ -19,8 +19,8 @@ own metadata. Each has 1-3 interests; an interest is either
 - a *topic*: a hand-written keyword pattern (``"segment"``, ``"point cloud|3d|lidar"``, ...)
   that a paper's title matches, or that its abstract matches twice, narrowed to one arXiv
   category drawn from the topic's own category mix (so "detection" means object detection in
-  cs.CV for one user, anomaly detection in cs.LG for another); a paper with no category (a third
-  of the demo comes from metadata-only listings) is not excluded by the category; or
+  cs.CV for one user, anomaly detection in cs.LG for another); a paper with no category (many of
+  the demo's papers come from listings without one) is not excluded by the category; or
 - a *category*: a small arXiv category or archive (cs.RO, cs.CL, hep, cond-mat, ...), the
   occasional physicist's or roboticist's second interest.
 
@@ -48,9 +48,20 @@ of many equally on-topic ones.
   saves as positives. Latency is fit + score + sort (the vectoriser is fitted once, offline, as
   arxiv-sanity-lite does), so it excludes fetching papers, which the papersift row pays for.
 - ``centroid``: cosine to the mean of the saved papers' MiniLM vectors, exact.
+- ``papersift+kw``: a prototype, not in papersift yet: papersift's top 100 fused (reciprocal rank
+  fusion, k=60) with a keyword leg, one BM25 query to papersift's own tantivy index made of the
+  15 terms with the highest mean tf-idf over the saved papers, weighted by it. Both legs cost one
+  index query whatever the corpus size. Its latency is the papersift call's plus the keyword
+  leg's (term choice, BM25 query, fusion).
+- ``oracle``: see above; a ceiling, not a method.
 
-``--svm-scale N`` also times the SVM refit on an N-paper tf-idf matrix (the demo's rows tiled),
-for the arXiv-scale latency the issue asks about.
+``vs asl-svm`` is the paired difference in mean recall@20 (same users, same held-out papers) with
+a 95% bootstrap interval over requests.
+
+``--scale N`` also times arxiv-sanity-lite's per-request refit at arXiv scale: the tf-idf of the
+first N real arXiv records of ``../shared/data/arxiv-large`` (read through
+``benchmarks/scale.py``'s cache), positives 25 papers of one topic. papersift's cost there is the
+closed-form fit (independent of N) plus one HNSW query, which ``benchmarks/scale.py`` measures.
 """
 
 from __future__ import annotations
@@ -62,7 +73,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,10 +83,11 @@ from relevance import machine_info
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 from sqlalchemy import select
+from threadpoolctl import threadpool_info, threadpool_limits
+from tqdm import tqdm
 
 from papersift.config import Settings
 from papersift.demo import load_demo
-from papersift.rank.recommend import fit
 from papersift.service import accounts, library, recommending
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
@@ -278,7 +290,7 @@ def make_users(corpus: Corpus, n: int, rng: np.random.Generator) -> list[UserSpe
             slug = library.slugify(it.name)
             for i in take:
                 picked[int(i)] = slug
-        while noise and len(picked) < total + 5:
+        while noise:  # a few random papers from anywhere
             i = int(rng.integers(len(corpus)))
             if i not in picked:
                 picked[i] = ""
@@ -321,37 +333,39 @@ def create_accounts(
 
 # --- methods ----------------------------------------------------------------------------------
 
-Ranker = Callable[[list[int], set[int]], list[int]]
-"""(positive corpus rows, rows to exclude) -> top-K corpus rows."""
-
 
 def top_k(scores: np.ndarray, exclude: set[int], k: int = K) -> list[int]:
     order = np.argsort(-scores, kind="stable")
     return [int(i) for i in order[: k + len(exclude)] if int(i) not in exclude][:k]
 
 
+def asl_vectorizer() -> TfidfVectorizer:
+    """arxiv-sanity-lite's ``compute.py`` settings."""
+    return TfidfVectorizer(
+        input="content",
+        encoding="utf-8",
+        decode_error="replace",
+        strip_accents="unicode",
+        lowercase=True,
+        analyzer="word",
+        stop_words="english",
+        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+        ngram_range=(1, 2),
+        max_features=20_000,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=True,
+        max_df=0.1,
+        min_df=5,
+    )
+
+
 class AslSvm:
     """arxiv-sanity-lite's ``svm_rank``, reimplemented: refit a linear SVM per request."""
 
     def __init__(self, texts: Sequence[str], c: float = 0.01) -> None:
-        self.vectorizer = TfidfVectorizer(
-            input="content",
-            encoding="utf-8",
-            decode_error="replace",
-            strip_accents="unicode",
-            lowercase=True,
-            analyzer="word",
-            stop_words="english",
-            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-            ngram_range=(1, 2),
-            max_features=20_000,
-            norm="l2",
-            use_idf=True,
-            smooth_idf=True,
-            sublinear_tf=True,
-            max_df=0.1,
-            min_df=5,
-        )
+        self.vectorizer = asl_vectorizer()
         self.x = self.vectorizer.fit_transform(texts).astype(np.float32)
         self.c = c
 
@@ -360,18 +374,64 @@ class AslSvm:
         y[positives] = 1.0
         clf = LinearSVC(class_weight="balanced", max_iter=10_000, tol=1e-6, C=self.c)
         clf.fit(self.x, y)
-        return clf.decision_function(self.x)
+        return np.asarray(clf.decision_function(self.x))
 
-    def __call__(self, positives: list[int], exclude: set[int]) -> list[int]:
+    def rank(self, positives: list[int], exclude: set[int]) -> list[int]:
         return top_k(self.scores(positives), exclude)
 
 
-def centroid_ranker(vectors: np.ndarray) -> Ranker:
-    def rank(positives: list[int], exclude: set[int]) -> list[int]:
-        c = vectors[positives].mean(axis=0)
-        return top_k(vectors @ c, exclude)
+class KeywordLeg:
+    """The prototype's keyword leg: the saves' most distinctive terms as one BM25 query.
 
-    return rank
+    Term weights are the mean tf-idf of the saved papers (the arxiv-sanity-lite vectoriser's
+    matrix, built offline; in papersift the idf would come from the tantivy index's
+    ``doc_freq``), and the query goes to papersift's own keyword index.
+    """
+
+    TERMS = 15
+    DEPTH = 100
+
+    def __init__(self, catalog: Catalog, corpus: Corpus, svm: AslSvm) -> None:
+        self.catalog = catalog
+        self.x = svm.x.tocsr()
+        self.vocab = svm.vectorizer.get_feature_names_out()
+        self.row_of = {int(n): i for i, n in enumerate(corpus.nums)}
+
+    def query(self, positives: list[int]) -> str:
+        weights = np.asarray(self.x[positives].mean(axis=0)).ravel()
+        best = [i for i in np.argsort(-weights)[: self.TERMS] if weights[i] > 0]
+        if not best:
+            return ""
+        top = weights[best[0]]
+        terms = (str(self.vocab[i]) for i in best)
+        return " ".join(
+            (f'"{t}"' if " " in t else t) + f"^{weights[i] / top:.3f}"
+            for t, i in zip(terms, best, strict=True)
+        )
+
+    def rank(self, positives: list[int], exclude: set[int]) -> list[int]:
+        text = self.query(positives)
+        if not text:
+            return []
+        hits, _ = self.catalog.keyword.search(text, limit=self.DEPTH + len(exclude))
+        rows = (self.row_of.get(n) for n, _ in hits)
+        return [r for r in rows if r is not None and r not in exclude][: self.DEPTH]
+
+
+def rrf(*rankings: Sequence[int], k: int = 60) -> list[int]:
+    """Reciprocal rank fusion, as papersift's hybrid search does it."""
+    score: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, i in enumerate(ranking, start=1):
+            score[i] = score.get(i, 0.0) + 1.0 / (k + rank)
+    return sorted(score, key=lambda i: -score[i])
+
+
+def oracle(pool: set[int], exclude: set[int], rng: np.random.Generator) -> list[int]:
+    """The unseen papers of the interests, in random order (a ceiling, not a method)."""
+    cands = sorted(i for i in pool if i not in exclude)
+    rng.shuffle(cands)
+    return cands[:K]
 
 
 # --- scoring ----------------------------------------------------------------------------------
@@ -381,12 +441,13 @@ def centroid_ranker(vectors: np.ndarray) -> Ranker:
 class Result:
     method: str
     scope: str  # "user" or "tag"
-    recall: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)  # one per request, same order per method
     ndcg: list[float] = field(default_factory=list)
     precision: list[float] = field(default_factory=list)
     on_topic: list[float] = field(default_factory=list)
+    kinds: list[tuple[str, ...]] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
-    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    vs_baseline: tuple[float, float, float] | None = None  # mean difference, 95% CI
 
     def add(
         self,
@@ -396,41 +457,74 @@ class Result:
         kinds: Sequence[str],
         ms: float | None,
     ) -> None:
-        ids = [str(i) for i in ranked]
+        ids = [str(i) for i in ranked[:K]]
         qrels = {str(i): 1 for i in test}
-        r = recall_at_k(ids, qrels, K)
-        self.recall.append(r)
+        self.recall.append(recall_at_k(ids, qrels, K))
         self.ndcg.append(ndcg_at_k(ids, qrels, K))
-        self.precision.append(sum(1 for i in ranked[:K] if i in set(test)) / K)
+        self.precision.append(sum(1 for i in ranked[:K] if str(i) in qrels) / K)
         self.on_topic.append(sum(1 for i in ranked[:K] if i in pool) / K)
-        for kind in set(kinds):
-            self.by_kind.setdefault(kind, []).append(r)
+        self.kinds.append(tuple(sorted(set(kinds))))
         if ms is not None:
             self.latency_ms.append(ms)
 
+    def recall_of(self, kind: str) -> float:
+        return mean(r for r, ks in zip(self.recall, self.kinds, strict=True) if kind in ks)
+
     def row(self) -> dict[str, object]:
-        return {
+        row: dict[str, object] = {
             "method": self.method,
             "scope": self.scope,
             f"recall@{K}": round(mean(self.recall), 4),
             f"ndcg@{K}": round(mean(self.ndcg), 4),
             f"precision@{K}": round(mean(self.precision), 4),
             f"on_topic@{K}": round(mean(self.on_topic), 4),
-            **{
-                f"recall@{K}[{kind}]": round(mean(v), 4) for kind, v in sorted(self.by_kind.items())
-            },
+            f"recall@{K}_topic": round(self.recall_of("topic"), 4),
+            f"recall@{K}_category": round(self.recall_of("category"), 4),
             "p50_ms": round(percentile(self.latency_ms, 50), 2) if self.latency_ms else None,
             "p95_ms": round(percentile(self.latency_ms, 95), 2) if self.latency_ms else None,
             "requests": len(self.recall),
         }
+        if self.vs_baseline is not None:
+            row[f"recall@{K}_vs_asl_svm"] = [round(x, 4) for x in self.vs_baseline]
+        return row
 
 
-def oracle(spec_pool: set[int], exclude: set[int], rng: np.random.Generator) -> list[int]:
-    """The unseen papers of the user's interests, in random order: what a perfect topic model
-    would expect to score when the held-out papers are a random few of many on-topic ones."""
-    cands = [i for i in spec_pool if i not in exclude]
-    rng.shuffle(cands)
-    return cands[:K]
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], rng: np.random.Generator, rounds: int = 2000
+) -> tuple[float, float, float]:
+    """Mean of a - b over paired requests, with a 95% bootstrap interval."""
+    d = np.asarray(a) - np.asarray(b)
+    boots = d[rng.integers(0, len(d), size=(rounds, len(d)))].mean(axis=1)
+    return float(d.mean()), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
+def ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+@dataclass
+class Request:
+    scope: str
+    tag: str | None
+    train: list[int]
+    test: list[int]
+    pool: set[int]
+    kinds: list[str]
+
+
+def requests_of(spec: UserSpec) -> list[Request]:
+    """The user's whole library, then each of their tags that has a held-out paper."""
+    out = [
+        Request(
+            "user", None, spec.train, spec.test, spec.pool(), [it.kind for it in spec.interests]
+        )
+    ]
+    for it in spec.interests:
+        slug = library.slugify(it.name)
+        train, test = spec.tags[slug]
+        if train and test:
+            out.append(Request("tag", slug, train, test, {int(i) for i in it.pool}, [it.kind]))
+    return out
 
 
 def evaluate(
@@ -438,43 +532,55 @@ def evaluate(
     corpus: Corpus,
     users: Sequence[UserSpec],
     principals: dict[str, Principal],
-    rankers: dict[str, Ranker],
+    svm: AslSvm,
     seed: int,
 ) -> list[Result]:
     results: dict[tuple[str, str], Result] = {}
-
-    def res(method: str, scope: str) -> Result:
-        return results.setdefault((method, scope), Result(method, scope))
-
     id_row = {pid: i for i, pid in enumerate(corpus.ids)}
-    # Warm-up outside the clock: the background sample and index readers load on first use.
-    first = users[0]
-    recommending.recommend(catalog, principals[first.name], k=K)
+    keyword = KeywordLeg(catalog, corpus, svm)
+    vectors = corpus.vectors
     rng = np.random.default_rng(seed + 1)
-    for spec in users:
+
+    def service(who: Principal, tag: str | None, k: int) -> list[int]:
+        out = recommending.recommend(catalog, who, tag=tag, k=k)
+        return [id_row[r.card.paper.id] for r in out.items]
+
+    def add(method: str, rq: Request, ranked: list[int], ms: float | None) -> None:
+        key = (method, rq.scope)
+        results.setdefault(key, Result(method, rq.scope))
+        results[key].add(ranked, rq.test, rq.pool, rq.kinds, ms)
+
+    # Warm-up outside the clock: the background sample and index readers load on first use.
+    service(principals[users[0].name], None, K)
+    for spec in tqdm(users, desc="users", unit="user", dynamic_ncols=True):
         who = principals[spec.name]
-        exclude = set(spec.train)
-        scopes: list[tuple[str, str | None, list[int], list[int], set[int], list[str]]] = [
-            ("user", None, spec.train, spec.test, spec.pool(), [it.kind for it in spec.interests])
-        ]
-        for it in spec.interests:
-            slug = library.slugify(it.name)
-            tr, te = spec.tags[slug]
-            if tr and te:
-                scopes.append(("tag", slug, tr, te, {int(i) for i in it.pool}, [it.kind]))
-        for scope, tag, train, test, pool, kinds in scopes:
+        exclude = set(spec.train)  # every method skips everything the user saved
+        for rq in requests_of(spec):
             t0 = time.perf_counter()
-            out = recommending.recommend(catalog, who, tag=tag, k=K)
-            ms = (time.perf_counter() - t0) * 1000
-            ranked = [id_row[r.card.paper.id] for r in out.items]
-            res("papersift", scope).add(ranked, test, pool, kinds, ms)
-            for name, ranker in rankers.items():
-                t0 = time.perf_counter()
-                ranked = ranker(train, exclude)
-                ms = (time.perf_counter() - t0) * 1000
-                res(name, scope).add(ranked, test, pool, kinds, ms)
-            res("oracle", scope).add(oracle(pool, exclude, rng), test, pool, kinds, None)
-    return list(results.values())
+            ranked = service(who, rq.tag, K)
+            ms = ms_since(t0)
+            add("papersift", rq, ranked, ms)
+
+            deep = service(who, rq.tag, 100)  # the prototype's vector leg, untimed:
+            t0 = time.perf_counter()  # its time is the k=20 call's, plus the keyword leg's
+            fused = rrf(deep, keyword.rank(rq.train, exclude))
+            add("papersift+kw", rq, fused, ms + ms_since(t0))
+
+            t0 = time.perf_counter()
+            ranked = svm.rank(rq.train, exclude)
+            add("asl-svm", rq, ranked, ms_since(t0))
+
+            t0 = time.perf_counter()
+            ranked = top_k(vectors @ vectors[rq.train].mean(axis=0), exclude)
+            add("centroid", rq, ranked, ms_since(t0))
+
+            add("oracle", rq, oracle(rq.pool, exclude, rng), None)
+    out = list(results.values())
+    for r in out:
+        base = results[("asl-svm", r.scope)]
+        if r.method not in ("asl-svm", "oracle"):
+            r.vs_baseline = paired_difference(r.recall, base.recall, rng)
+    return out
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -482,21 +588,26 @@ def evaluate(
 
 def format_table(results: Sequence[Result]) -> str:
     header = (
-        f"{'method':<22} | {'scope':<5} | {'recall@20':>9} | {'nDCG@20':>7} | {'P@20':>6} | "
-        f"{'on-topic':>8} | {'r@20 topic':>10} | {'r@20 cat':>8} | {'p50 ms':>8} | {'p95 ms':>8}"
+        f"{'method':<13} | {'scope':<5} | {'recall@20':>9} | {'vs asl-svm [95% CI]':>24} | "
+        f"{'nDCG@20':>7} | {'P@20':>6} | {'on-topic':>8} | {'r@20 topic':>10} | "
+        f"{'r@20 cat':>8} | {'p50 ms':>7} | {'p95 ms':>7}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         lat = (
-            f"{percentile(r.latency_ms, 50):>8.1f} | {percentile(r.latency_ms, 95):>8.1f}"
+            f"{percentile(r.latency_ms, 50):>7.1f} | {percentile(r.latency_ms, 95):>7.1f}"
             if r.latency_ms
-            else f"{'-':>8} | {'-':>8}"
+            else f"{'-':>7} | {'-':>7}"
+        )
+        vs = (
+            f"{r.vs_baseline[0]:+.4f} [{r.vs_baseline[1]:+.3f}, {r.vs_baseline[2]:+.3f}]"
+            if r.vs_baseline
+            else "-"
         )
         lines.append(
-            f"{r.method:<22} | {r.scope:<5} | {mean(r.recall):>9.4f} | {mean(r.ndcg):>7.4f} | "
-            f"{mean(r.precision):>6.4f} | {mean(r.on_topic):>8.4f} | "
-            f"{mean(r.by_kind.get('topic', [])):>10.4f} | "
-            f"{mean(r.by_kind.get('category', [])):>8.4f} | {lat}"
+            f"{r.method:<13} | {r.scope:<5} | {mean(r.recall):>9.4f} | {vs:>24} | "
+            f"{mean(r.ndcg):>7.4f} | {mean(r.precision):>6.4f} | {mean(r.on_topic):>8.4f} | "
+            f"{r.recall_of('topic'):>10.4f} | {r.recall_of('category'):>8.4f} | {lat}"
         )
     return "\n".join(lines)
 
@@ -509,18 +620,26 @@ def plot(results: Sequence[Result], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    users = [r for r in results if r.scope == "user"]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    names = [r.method for r in users]
-    ax.barh(names, [mean(r.recall) for r in users], color="#4c72b0")
-    for i, r in enumerate(users):
-        label = f"{mean(r.recall):.3f}"
-        if r.latency_ms:
-            label += f"  ({percentile(r.latency_ms, 50):.0f} ms)"
-        ax.text(mean(r.recall), i, " " + label, va="center", fontsize=8)
+    methods = list(dict.fromkeys(r.method for r in results))
+    by = {(r.method, r.scope): r for r in results}
+    fig, ax = plt.subplots(figsize=(8, 4))
+    y = np.arange(len(methods))
+    for offset, scope, color in ((-0.2, "user", "#4c72b0"), (0.2, "tag", "#dd8452")):
+        vals = [mean(by[(m, scope)].recall) if (m, scope) in by else 0.0 for m in methods]
+        ax.barh(y + offset, vals, height=0.4, color=color, label=f"per {scope}")
+        for i, m in enumerate(methods):
+            r = by.get((m, scope))
+            if r is None:
+                continue
+            label = f" {mean(r.recall):.3f}"
+            if r.latency_ms:
+                label += f"  (p50 {percentile(r.latency_ms, 50):.0f} ms)"
+            ax.text(mean(r.recall), i + offset, label, va="center", fontsize=7)
+    ax.set_yticks(y, methods)
     ax.invert_yaxis()
-    ax.set_xlabel(f"recall@{K} of held-out saves (per user, p50 latency)")
-    ax.set_xlim(0, max(mean(r.recall) for r in users) * 1.35)
+    ax.set_xlabel(f"recall@{K} of held-out saves")
+    ax.set_xlim(0, max(mean(r.recall) for r in results) * 1.45)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -539,22 +658,32 @@ def describe_users(users: Sequence[UserSpec]) -> str:
     )
 
 
-def svm_at_scale(svm: AslSvm, n: int, repeats: int = 3) -> list[float]:
-    """Seconds per SVM refit when the corpus is n papers: the demo's tf-idf rows tiled."""
-    import scipy.sparse as sp
+def svm_at_scale(n: int, repeats: int = 3) -> dict[str, object]:
+    """arxiv-sanity-lite's per-request refit over the first n real arXiv records."""
+    from scale import real_records  # the benchmark next door caches the records
 
-    reps = -(-n // svm.x.shape[0])
-    x = sp.vstack([svm.x] * reps).tocsr()[:n]
-    big = AslSvm.__new__(AslSvm)
-    big.x, big.c, big.vectorizer = x, svm.c, svm.vectorizer
+    records = real_records()[:n]
+    t0 = time.perf_counter()
+    svm = AslSvm([" ".join([r["title"], r["abstract"], " ".join(r["authors"])]) for r in records])
+    build_s = time.perf_counter() - t0
     rng = np.random.default_rng(0)
-    out = []
-    for _ in range(repeats):
-        pos = [int(i) for i in rng.choice(n, size=25, replace=False)]
+    secs: list[float] = []
+    for pattern in list(TOPICS.values())[:repeats]:
+        rx = re.compile(pattern, re.IGNORECASE)
+        rows = [i for i, r in enumerate(records) if rx.search(r["title"])]
+        pos = [int(i) for i in rng.choice(rows, size=min(25, len(rows)), replace=False)]
         t0 = time.perf_counter()
-        top_k(big.scores(pos), set(pos))
-        out.append(time.perf_counter() - t0)
-    return out
+        svm.rank(pos, set(pos))
+        secs.append(time.perf_counter() - t0)
+    return {
+        "method": "asl-svm",
+        "scope": f"refit at {len(records)} real arXiv papers",
+        "features": list(svm.x.shape),
+        "tfidf_build_s": round(build_s, 1),
+        "p50_ms": round(percentile([s * 1000 for s in secs], 50), 1),
+        "all_ms": [round(s * 1000, 1) for s in secs],
+        "requests": len(secs),
+    }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -562,15 +691,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--users", type=int, default=200, help="synthetic users (default 200)")
     ap.add_argument("--seed", type=int, default=0, help="seed for users and held-out papers")
     ap.add_argument(
-        "--json", type=Path, default=BENCH_DIR / "results" / "recommend.json", help="result rows"
+        "--json",
+        type=Path,
+        default=BENCH_DIR / "results" / "recommend.json",
+        help="result rows (default results/recommend.json; a .png plot goes beside it)",
     )
-    ap.add_argument("--data-dir", type=Path, help="keep the papersift data dir here (fresh dir)")
+    ap.add_argument("--data-dir", type=Path, help="build the store here (new or empty dir)")
     ap.add_argument(
-        "--svm-scale", type=int, default=0, help="also time the SVM refit at this many papers"
+        "--scale", type=int, default=0, help="also time asl-svm's refit over N real arXiv papers"
+    )
+    ap.add_argument(
+        "--blas-threads",
+        type=int,
+        help="cap BLAS threads in this process (like OPENBLAS_NUM_THREADS; default: as shipped)",
     )
     args = ap.parse_args(argv)
     if args.users < 1:
         ap.error("--users must be positive")
+    if args.data_dir and args.data_dir.exists() and any(args.data_dir.iterdir()):
+        ap.error(f"--data-dir {args.data_dir} is not empty: the users must be new")
     return args
 
 
@@ -578,17 +717,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     print(f"machine: {json.dumps(machine_info())}")
+    pools = (f"{p['internal_api']} x{p['num_threads']}" for p in threadpool_info())
+    print(f"thread pools: {', '.join(pools)}; --blas-threads {args.blas_threads}")
     with tempfile.TemporaryDirectory(prefix="papersift-recommend-") as tmp:
-        data_dir: Path = args.data_dir or Path(tmp)
-        if args.data_dir and any(data_dir.iterdir() if data_dir.exists() else []):
-            raise SystemExit(f"--data-dir {data_dir} is not empty: the users must be new")
-        catalog = Catalog(Settings(data_dir=data_dir, search_rate_per_minute=0))
+        catalog = Catalog(Settings(data_dir=args.data_dir or Path(tmp), search_rate_per_minute=0))
         try:
             t0 = time.perf_counter()
             print(f"demo: {load_demo(catalog)} ({time.perf_counter() - t0:.1f} s)")
             corpus = load_corpus(catalog)
-            rng = np.random.default_rng(args.seed)
-            users = make_users(corpus, args.users, rng)
+            users = make_users(corpus, args.users, np.random.default_rng(args.seed))
             print(describe_users(users))
             t0 = time.perf_counter()
             principals = create_accounts(catalog, corpus, users)
@@ -596,36 +733,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             svm = AslSvm(corpus.texts)
             print(
-                f"asl-svm tf-idf: {svm.x.shape[0]} x {svm.x.shape[1]} features "
+                f"asl-svm tf-idf: {svm.x.shape[0]} papers x {svm.x.shape[1]} features "
                 f"({time.perf_counter() - t0:.1f} s, offline)"
             )
-            rankers: dict[str, Ranker] = {
-                "asl-svm": svm,
-                "centroid": centroid_ranker(corpus.vectors),
-            }
             t0 = time.perf_counter()
-            results = evaluate(catalog, corpus, users, principals, rankers, args.seed)
+            with threadpool_limits(args.blas_threads):  # None: leave BLAS as it is
+                results = evaluate(catalog, corpus, users, principals, svm, args.seed)
             print(f"evaluation: {time.perf_counter() - t0:.1f} s")
         finally:
             catalog.close()
 
     print()
     print(format_table(results))
-    rows = [r.row() for r in results]
-    if args.svm_scale:
-        secs = svm_at_scale(svm, args.svm_scale)
+    rows = [r.row() | {"blas_threads": args.blas_threads} for r in results]
+    if args.scale:
+        scaled = svm_at_scale(args.scale)
         print(
-            f"\nasl-svm refit at {args.svm_scale} papers (demo rows tiled): "
-            + ", ".join(f"{s * 1000:.0f} ms" for s in secs)
+            f"\n{scaled['scope']}: asl-svm refit {scaled['all_ms']} ms "
+            f"(tf-idf {scaled['features']}, built in {scaled['tfidf_build_s']} s)"
         )
-        rows.append(
-            {
-                "method": "asl-svm",
-                "scope": f"timing at {args.svm_scale} papers",
-                "p50_ms": round(percentile([s * 1000 for s in secs], 50), 1),
-                "requests": len(secs),
-            }
-        )
+        rows.append(scaled)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=2) + "\n")
     print(f"wrote {args.json}")

@@ -29,11 +29,10 @@ from metrics import mean, ndcg_at_k
 from relevance import BENCH_DIR, ingest_corpus, load_dataset
 
 from papersift.config import Settings
-from papersift.index.hybrid import fuse
 from papersift.index.query import parse_query
 from papersift.rank import rerank as reranking
 from papersift.service.catalog import Catalog
-from papersift.service.searching import _keyword, _semantic_for_vector
+from papersift.service.searching import _fuse_with_feedback, _keyword, _semantic_for_vector
 
 GRID = [(4, 0.05), (8, 0.05), (16, 0.05)]  # (num_leaves, learning_rate)
 ROUNDS = [100, 200, 300]
@@ -46,19 +45,21 @@ def query_rows(catalog: Catalog, text: str) -> tuple[list[int], np.ndarray] | No
     depth = catalog.settings.fusion_depth
     kw, _ = _keyword(catalog, parsed.text, parsed.filters, depth, "relevance")
     vec = catalog.embed_query(parsed.text)
-    sem = _semantic_for_vector(catalog, vec, parsed.filters, depth, set())
-    w = catalog.settings.fusion_keyword_weight
-    fused = fuse(
-        {"keyword": kw, "semantic": sem},
-        catalog.settings.fusion,
-        k=catalog.settings.rrf_k,
-        weights={"keyword": w, "semantic": 1.0 - w},
-    )
+    lists = {
+        "keyword": kw,
+        "semantic": _semantic_for_vector(catalog, vec, parsed.filters, depth, set()),
+    }
+    fused = _fuse_with_feedback(catalog, lists, parsed.text, parsed.filters, depth, "relevance")
     head = [f.num for f in fused[: reranking.RERANK_DEPTH]]
     if len(head) < 2:
         return None
     x = reranking.features(
-        kw, sem, head, vec, lambda nums: reranking.index_vectors(catalog.vectors.index, nums), depth
+        lists["keyword"],
+        lists["semantic"],
+        head,
+        vec,
+        lambda nums: reranking.index_vectors(catalog.vectors.index, nums),
+        depth,
     )
     return head, x
 
@@ -211,7 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "features": list(reranking.FEATURES),
         "depth": depth,
         "trained_on": f"{dataset.name} {args.split} ({len(rows)} queries, fused top "
-        f"{reranking.RERANK_DEPTH}, fusion depth {Settings().fusion_depth})",
+        f"{reranking.RERANK_DEPTH})",
+        "search_settings": {
+            k: getattr(catalog.settings, k)
+            for k in ("fusion_depth", "fusion_keyword_weight", "prf_docs", "prf_dense_beta")
+        },
         "params": {
             "objective": "lambdarank",
             "num_leaves": leaves,

@@ -282,6 +282,8 @@ def search(
         if out.notice:
             click.echo(f"note: {out.notice}", err=True)
     _print_hits(out.hits, as_json, out)
+    if pending is not None:
+        pending.exception()  # a load the search did not need still ends before the process
 
 
 @main.command()

@@ -4,9 +4,9 @@
 Sources: the arXiv metadata snapshot sample (200), the arXiv ML CSV sample (1,000), the saved
 listing pages (631) and the Hugging Face daily-papers responses (1,251 papers over 65 days, with
 their listing days, upvotes and code links, so the daily and trending pages have real content;
-paper metadata only, never submitters' profiles). Records are parsed and cleaned by papersift's own ingest code, deduplicated
-by papersift's identity rules, written as JSON lines (metadata only), and embedded once with the
-shipped MiniLM encoder so the demo starts without minutes of CPU embedding.
+paper metadata only, never submitters' profiles). Records are parsed and cleaned by papersift's
+own ingest code, deduplicated by papersift's identity rules, written as JSON lines, and embedded
+once with the shipped MiniLM encoder so the demo starts without minutes of CPU embedding.
 
 Usage: python scripts/build_demo.py [--shared ../shared]
 """
@@ -30,7 +30,6 @@ from papersift.records import PaperRecord, ParseProblem
 from papersift.service.catalog import Catalog
 from papersift.store import embeddings as emb
 from papersift.store.papers import iter_papers
-
 
 # Facts about a paper worth keeping in the demo (counts and the day HF listed it).
 KEEP_EXTRA = ("hf_upvotes", "hf_daily_date", "github_stars", "num_comments")

@@ -3,8 +3,8 @@
 
 Usage::
 
-    .venv/bin/python scripts/distill_static.py [--dims 256] [--sif 1e-3] [--weights arxiv|zipf]
-        [--out papersift/embed/models/static-minilm/embeddings.npy]
+    .venv/bin/python scripts/distill_static.py [--dims 256] [--context 6000] [--sif 3e-3]
+        [--weights arxiv|zipf|none] [--out papersift/embed/models/static-minilm/embeddings.npy]
 
 model2vec's recipe in a few numpy steps, run in papersift's own venv (no torch, no hub):
 
@@ -229,11 +229,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--dims", type=int, default=DIM)
-    ap.add_argument("--sif", type=float, default=1e-3, help="SIF coefficient a in a/(a+p)")
+    ap.add_argument("--sif", type=float, default=3e-3, help="SIF coefficient a in a/(a+p)")
     ap.add_argument("--weights", choices=["arxiv", "zipf", "none"], default="arxiv")
     ap.add_argument("--abstracts", type=int, default=100_000, help="arXiv abstracts to count")
-    ap.add_argument("--context", type=int, default=0, help="arXiv abstracts run in context")
-    ap.add_argument("--shrink", type=float, default=2.0, help="pseudo-count of the isolated vector")
+    ap.add_argument("--context", type=int, default=6000, help="arXiv abstracts run in context")
+    ap.add_argument("--shrink", type=float, default=8.0, help="pseudo-count of the isolated vector")
     ap.add_argument("--center", type=int, default=10_000, help="abstracts for the mean (0: off)")
     ap.add_argument("--out", type=Path, default=MODEL_DIR / TABLE_FILE)
     args = ap.parse_args()

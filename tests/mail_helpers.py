@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from papersift.config import Settings
 from papersift.service.catalog import Catalog
+
+TODAY = datetime.now(UTC).date()
+# The period whose digest covers today (votes and daily entries the tests make land today).
+SEND_DAY = TODAY + timedelta(days=1)
+SEND_AT = datetime.combine(SEND_DAY, datetime.min.time()).replace(hour=7)
 
 
 def free_port() -> int:
@@ -48,13 +50,13 @@ class Received:
     def text(self) -> str:
         part = self.message.get_body(("plain",))
         assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
+        return str(part.get_content())
 
     @property
     def html(self) -> str:
         part = self.message.get_body(("html",))
         assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
+        return str(part.get_content())
 
     def header(self, name: str) -> str:
         return str(self.message[name] or "")
@@ -145,51 +147,6 @@ def populate_community(catalog: Catalog, day: date) -> None:
     community.vote(catalog, ann, "arxiv:1706.03762")
     community.vote(catalog, ben, "arxiv:1706.03762")
     community.vote(catalog, ben, "arxiv:1908.03265")
-
-
-# -- fixtures (imported by the test modules) ------------------------------------------------------
-TODAY = datetime.now(UTC).date()
-# The period whose digest covers today (votes and daily entries the tests make land today).
-SEND_DAY = TODAY + timedelta(days=1)
-SEND_AT = datetime.combine(SEND_DAY, datetime.min.time()).replace(hour=7)
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SinkServer() as s:
-        yield s
-
-
-@pytest.fixture(scope="session")
-def mail_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir with the SMALL papers plus one published today, built once and copied."""
-    from conftest import SMALL
-
-    from papersift.service.ingesting import ingest
-
-    path = tmp_path_factory.mktemp("mail-template") / "data"
-    cat = Catalog(mail_settings(path, 25))
-    fresh = replace(
-        SMALL[3],
-        title="Warmup-Free Training of Transformers with Adaptive Learning Rates",
-        abstract="We remove the learning rate warmup from transformer training by bounding the "
-        "adaptive step. Code: https://github.com/example/warmup-free",
-        authors=["New Author", "Second Author", "Third Author", "Fourth Author"],
-        arxiv_id="2611.00001",
-        published=TODAY,
-    )
-    ingest(cat, [*SMALL, fresh], source="test", location="fixture")
-    cat.close()
-    return path
-
-
-@pytest.fixture
-def mail_catalog(mail_template: Path, sink: SmtpSink, tmp_path: Path) -> Iterator[Catalog]:
-    data = tmp_path / "data"
-    shutil.copytree(mail_template, data)
-    cat = Catalog(mail_settings(data, sink.port))
-    yield cat
-    cat.close()
 
 
 def confirmed(catalog: Catalog, email: str, **kwargs: Any) -> None:

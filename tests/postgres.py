@@ -32,7 +32,7 @@ def _as_postgres() -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError as exc:
-        raise RuntimeError("running as root, but there is no 'postgres' user to run the server") from exc
+        raise RuntimeError("running as root, but no 'postgres' user can run the server") from exc
     return ["runuser", "-u", "postgres", "--"]
 
 

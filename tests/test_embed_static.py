@@ -51,6 +51,8 @@ def test_fast_wordpieces_equal_the_tokenizer_on_real_and_odd_text(static: Static
         "tabs\tand\nnewlines\r and \x07 control",
         "x" * 150 + " supercalifragilisticexpialidocious " + "€100",
         "",
+        "learning rate warmup, " * 200,  # past the 512-token cut
+        "Über " + "learning rate warmup, " * 200,  # the same, through the slow path
     ]
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arxiv-sample"
     sample = shared / "arxiv-metadata-oai-snapshot_first200.jsonl"

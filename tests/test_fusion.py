@@ -117,7 +117,7 @@ def test_expansion_terms_prefer_rare_feedback_terms_and_skip_query_terms() -> No
 
     df = {"cell": 900, "apoptosis": 10, "caspase": 5, "tumor": 50}
     got = expansion_terms(
-        ["cell apoptosis caspase caspase", "cell tumor apoptosis"],
+        ["cell apoptosis caspase caspase caspase", "cell tumor apoptosis"],
         str.split,
         lambda t: df[t],
         1000,

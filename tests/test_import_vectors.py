@@ -240,9 +240,7 @@ def test_a_paper_named_twice_keeps_its_last_row(data_dir: Path, tmp_path: Path) 
         ("https://doi.org/10.1000/plants.2021.1", "doi:10.1000/plants.2021.1"),
     ],
 )
-def test_ids_resolve_as_the_catalog_resolves_them(
-    data_dir: Path, given: str, paper: str
-) -> None:
+def test_ids_resolve_as_the_catalog_resolves_them(data_dir: Path, given: str, paper: str) -> None:
     cat: Catalog = make_catalog(data_dir)
     try:
         with cat.store.session() as s:

@@ -8,20 +8,19 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from mail_helpers import (  # noqa: F401  (fixtures)
+from mail_helpers import (
     SEND_DAY,
     TODAY,
     SmtpSink,
     confirmed,
-    mail_catalog,
-    mail_template,
     populate_community,
-    sink,
     subprocess_env,
 )
 
 from papersift.mail.delivery import FAULT_ENV, FAULT_EXIT
 from papersift.service.catalog import Catalog
+
+pytest_plugins = ["mail_fixtures"]  # the SMTP sink and mail catalogue fixtures
 
 PAPERSIFT = str(Path(sys.executable).parent / "papersift")
 READERS = [f"reader{i}@example.org" for i in range(8)]

@@ -4,20 +4,16 @@ refused recipients and their retries, "nothing new", weekly periods, the CLI."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from mail_helpers import (  # noqa: F401  (fixtures)
+from mail_helpers import (
     SEND_AT,
     SEND_DAY,
     TODAY,
     SmtpSink,
     confirmed,
-    mail_catalog,
-    mail_template,
     populate_community,
-    sink,
 )
 
 from papersift.mail import delivery
@@ -27,6 +23,8 @@ from papersift.service import accounts, community, library
 from papersift.service import subscriptions as subs
 from papersift.service.catalog import Catalog
 from papersift.store import subscriptions as db
+
+pytest_plugins = ["mail_fixtures"]  # the SMTP sink and mail catalogue fixtures
 
 
 def _deliveries(catalog: Catalog, period: str) -> dict[str, tuple[str, int, list[str]]]:
@@ -106,7 +104,9 @@ def test_html_escapes_titles_and_text_part_is_plain(mail_catalog: Catalog, sink:
     sink.clear()
     send_digests(mail_catalog, SEND_DAY, now=SEND_AT)
     [m] = sink.to("reader@example.org")
-    assert "<script>" not in m.html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in m.html
+    assert (
+        "<script>" not in m.html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in m.html
+    )
     assert "Attacks with <script>alert(1)</script> & friends" in m.text
 
 
@@ -127,7 +127,7 @@ def test_running_twice_sends_each_subscriber_one_digest_per_period(
     assert weekly.header("X-Papersift-Period") == period_of(SEND_DAY, "weekly").key
     # a later day of the same ISO week: the daily subscribers are due again, the weekly one not
     week = period_of(SEND_DAY, "weekly")
-    same_week = week.end if SEND_DAY != week.end else week.start
+    same_week = week.end if week.end != SEND_DAY else week.start
     later = send_digests(mail_catalog, same_week, now=SEND_AT, dry_run=True)
     assert later.due == 5 and later.periods == [same_week.isoformat(), week.key]
 
@@ -259,9 +259,7 @@ def test_saved_searches_and_recommendations_for_account_holders(
     library.save_search(mail_catalog, ann, "Warmup", "learning rate warmup")
     library.save(mail_catalog, ann, "arxiv:1511.06452", ["metric"])
     # subscribing with the account's address links the account on confirmation
-    confirmed(
-        mail_catalog, "ann@example.org", content=["searches", "recommendations"]
-    )
+    confirmed(mail_catalog, "ann@example.org", content=["searches", "recommendations"])
     sink.clear()
     send_digests(mail_catalog, SEND_DAY, now=SEND_AT)
     [m] = sink.to("ann@example.org")
@@ -349,3 +347,21 @@ def test_compose_renders_templates_per_distinct_content_not_per_subscriber(
     assert many.renders == one.renders > 0
     assert sink.messages == []  # a dry run sends nothing ...
     assert _deliveries(mail_catalog, SEND_DAY.isoformat()) == {}  # ... and records nothing
+
+
+def test_serve_starts_and_stops_the_scheduler_only_when_configured(mail_catalog: Catalog) -> None:
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from papersift.web.app import create_app
+
+    def running() -> bool:
+        return any(t.name == "digest-scheduler" and t.is_alive() for t in threading.enumerate())
+
+    with TestClient(create_app(catalog=mail_catalog)):
+        assert not running()
+    mail_catalog.settings.digest_scheduler = True
+    with TestClient(create_app(catalog=mail_catalog)):
+        assert running()
+    assert not running()

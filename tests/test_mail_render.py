@@ -6,21 +6,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-from mail_helpers import (  # noqa: F401  (fixtures)
+from mail_helpers import (
     SEND_AT,
     SEND_DAY,
     TODAY,
     SmtpSink,
     confirmed,
-    mail_catalog,
-    mail_template,
     populate_community,
-    sink,
 )
 
 from papersift.mail.delivery import send_digests
 from papersift.service import accounts, library
 from papersift.service.catalog import Catalog
+
+pytest_plugins = ["mail_fixtures"]  # the SMTP sink and mail catalogue fixtures
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

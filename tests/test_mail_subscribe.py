@@ -9,16 +9,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from mail_helpers import (  # noqa: F401  (fixtures)
+from mail_helpers import (
     SEND_AT,
     SEND_DAY,
     TODAY,
     SmtpSink,
     confirmed,
-    mail_catalog,
-    mail_template,
     populate_community,
-    sink,
 )
 
 from papersift.mail import tokens
@@ -28,6 +25,8 @@ from papersift.service import subscriptions as subs
 from papersift.service.catalog import Catalog
 from papersift.store import subscriptions as db
 from papersift.web.app import create_app
+
+pytest_plugins = ["mail_fixtures"]  # the SMTP sink and mail catalogue fixtures
 
 
 @pytest.fixture
@@ -101,7 +100,9 @@ def test_the_answer_never_reveals_whether_an_address_is_subscribed(
     assert api_known.json() == api_unknown.json()
     # the member's own inbox learns it, with a preferences link; their choices are unchanged
     [note] = sink.to("member@example.org")
-    assert "already subscribed" in note.header("Subject") and "/subscribe/manage?token=" in note.text
+    assert (
+        "already subscribed" in note.header("Subject") and "/subscribe/manage?token=" in note.text
+    )
     assert len(sink.to("other@example.org")) == len(sink.to("third@example.org")) == 1
     # asking again within ten minutes sends nothing more (no inbox flooding)
     client.post("/subscribe", data={"email": "other@example.org", **form})
@@ -201,9 +202,7 @@ def test_preferences_page_and_api(
 def test_api_confirm_and_unsubscribe_and_openapi(
     client: TestClient, mail_catalog: Catalog, sink: SmtpSink
 ) -> None:
-    r = client.post(
-        "/api/subscriptions", json={"email": "api@example.org", "frequency": "weekly"}
-    )
+    r = client.post("/api/subscriptions", json={"email": "api@example.org", "frequency": "weekly"})
     assert r.status_code == 202 and r.json()["status"] == "pending"
     [mail] = sink.to("api@example.org")
     token = mail.link("/subscribe/confirm").split("token=")[1]

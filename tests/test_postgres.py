@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from conftest import SMALL
 from sqlalchemy import text
 
-from conftest import SMALL
 from papersift.records import PaperRecord
 from papersift.service import accounts, community, library, searching
 from papersift.service.accounts import AccountError

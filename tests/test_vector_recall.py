@@ -106,3 +106,20 @@ def test_upsert_replaces_a_vector_and_its_rerank_row(tmp_path: Path) -> None:
     assert hits[5] == pytest.approx(1.0, abs=2e-3)
     index.remove([5])
     assert 5 not in dict(index.search(x[7], 5))
+
+
+def test_search_widens_as_the_index_grows(tmp_path: Path) -> None:
+    """HNSW needs a wider search at 1M papers than at 100k for the same recall (measured)."""
+    from papersift.index.vector import EF_SEARCH, EF_SEARCH_MAX, expansion_search_for
+
+    assert expansion_search_for(2_000) == expansion_search_for(100_000) == EF_SEARCH
+    assert EF_SEARCH < expansion_search_for(1_000_000) < expansion_search_for(2_700_000)
+    assert expansion_search_for(10**9) == EF_SEARCH_MAX
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((20, DIM)).astype(np.float32)
+    index = build(tmp_path / "v.usearch", x)
+    index.search(x[0], 5)
+    assert index.index.expansion_search == EF_SEARCH
+    index.ef_search = 48  # a caller (or a benchmark) may pin it
+    index.search(x[0], 5)
+    assert index.index.expansion_search == 48

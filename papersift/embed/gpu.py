@@ -81,8 +81,8 @@ class TorchMiniLM:
             hidden = self.model(
                 input_ids=t_ids, attention_mask=t_mask, token_type_ids=torch.zeros_like(t_ids)
             ).last_hidden_state
-            m = t_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * m).sum(dim=1).float() / m.sum(dim=1).float().clamp(min=1e-9)
+            m = t_mask.unsqueeze(-1).float()  # pool in fp32: fp16 sums lose the small digits
+            pooled = (hidden.float() * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=1)
 
     @staticmethod

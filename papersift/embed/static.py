@@ -3,8 +3,9 @@
 A text's vector is the normalised sum of the table rows of its WordPiece tokens: no attention,
 no model run, so it embeds thousands of abstracts per second on two cores where the transformer
 does ~20. The table was made by ``scripts/distill_static.py`` from the shipped int8 ONNX encoder
-(model2vec's recipe: every vocabulary token through the encoder, PCA to 256 dims, rows weighted
-by smoothed inverse token frequency on arXiv abstracts); see ``models/static-minilm/PROVENANCE.md``.
+(model2vec's recipe: every vocabulary token through the encoder, plus each token's average
+output in real arXiv abstracts, PCA to 256 dims, rows weighted by smoothed inverse token
+frequency, the common direction removed); see ``models/static-minilm/PROVENANCE.md``.
 Its vectors live in their own space (``MODEL_ID``), so they never mix with MiniLM's in a cache.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -24,7 +26,7 @@ from papersift.embed.modelfiles import MODELS_DIR, minilm_tokenizer, verified
 
 MODEL_DIR = MODELS_DIR / "static-minilm"
 TABLE_FILE = "embeddings.npy"
-TABLE_SHA256 = "e81dd629b748ad65529b6dc09d2f99f3544d58e99793ab2a190e051ad6672024"
+TABLE_SHA256 = "ca45574ad13ea8e2ceda07f03086a29228816da00d6c7ba2fa5540ff41e6bbf8"
 DIM = 256
 MODEL_ID = f"static-minilm-{DIM}-{TABLE_SHA256[:8]}"
 MAX_TOKENS = 512  # a static model has no position limit; this only bounds the work per text
@@ -51,6 +53,7 @@ class StaticMiniLM:
                 "vocabulary"
             )
         self.wordpieces = WordPieceCache(self.tokenizer, MAX_TOKENS)
+        self._lock = threading.Lock()  # the word cache grows as it goes: one writer at a time
         self._blas = _blas_controller()
 
     def encode(
@@ -67,16 +70,12 @@ class StaticMiniLM:
         single = self._blas.limit(limits=1, user_api="blas") if self._blas else nullcontext()
         with single:
             for start in range(0, len(texts), step):
-                per_text = self.wordpieces.ids([t or "" for t in texts[start : start + step]])
-                lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
-                ids = np.fromiter(
-                    itertools.chain.from_iterable(per_text),
-                    dtype=np.int64,
-                    count=int(lengths.sum()),
-                )
-                out[start : start + len(per_text)] = sum_rows(self.table, ids, lengths)
+                chunk = [t or "" for t in texts[start : start + step]]
+                with self._lock:
+                    ids, lengths = self.wordpieces.encode(chunk)
+                out[start : start + len(chunk)] = sum_rows(self.table, ids, lengths)
                 if progress:
-                    progress(len(per_text))
+                    progress(len(chunk))
         return normalize_rows(out)
 
 
@@ -89,13 +88,14 @@ def _blas_controller() -> Any:
 
 
 class WordPieceCache:
-    """The MiniLM tokenizer's ids (no [CLS]/[SEP]), ~4x cheaper on plain-ASCII text.
+    """The MiniLM tokenizer's ids (no [CLS]/[SEP]), several times cheaper on plain-ASCII text.
 
     BERT's uncased pre-tokenisation of printable ASCII is: lower-case, then runs of letters and
     digits are words and every other non-space character is a word of its own. Each distinct
     word is WordPiece-split once by the real tokenizer and remembered; a text is then a regex
-    split plus dictionary look-ups. Texts with anything else (accents, CJK, control characters)
-    go to the real tokenizer whole, so the ids are the same either way (a test checks it).
+    split, and its token ids are gathered for all texts at once in numpy. Texts with anything
+    else (accents, CJK, control characters) go to the real tokenizer whole, so the ids are the
+    same either way (a test checks it on real abstracts and odd text).
     """
 
     WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
@@ -105,36 +105,72 @@ class WordPieceCache:
     def __init__(self, tokenizer: Any, max_tokens: int) -> None:
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
-        self.pieces: dict[str, list[int]] = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        self.word_ids: dict[str, int] = {}
+        self.pieces = np.zeros(0, dtype=np.int64)  # token ids of every known word, back to back
+        self.start = np.zeros(0, dtype=np.int64)  # per word: where its ids begin in ``pieces``
+        self.count = np.zeros(0, dtype=np.int64)  # per word: how many ids it has
 
     def _split(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
 
-    def ids(self, texts: list[str]) -> list[list[int]]:
-        words: list[list[str] | None] = []
-        new: set[str] = set()
-        for text in texts:
+    def _learn(self, words: list[str]) -> None:
+        split = self._split(words)
+        lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        flat = np.fromiter(itertools.chain.from_iterable(split), np.int64, int(lens.sum()))
+        first = len(self.word_ids)
+        self.word_ids.update(zip(words, range(first, first + len(words)), strict=True))
+        self.start = np.concatenate([self.start, len(self.pieces) + np.cumsum(lens) - lens])
+        self.count = np.concatenate([self.count, lens])
+        self.pieces = np.concatenate([self.pieces, flat])
+
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, lengths)``: every text's token ids back to back, and each text's count."""
+        words: list[str] = []
+        n_words = np.zeros(len(texts), dtype=np.int64)
+        slow: list[int] = []
+        for i, text in enumerate(texts):
             if self.OTHER.search(text):
-                words.append(None)
+                slow.append(i)
                 continue
-            ws = self.WORD.findall(text.lower())
-            words.append(ws)
-            new.update(w for w in ws if w not in self.pieces)
-        if len(self.pieces) + len(new) > self.MAX_WORDS:
-            self.pieces.clear()
-            new = {w for ws in words if ws is not None for w in ws}
-        if new:
-            fresh = list(new)
-            self.pieces.update(zip(fresh, self._split(fresh), strict=True))
-        slow = [i for i, ws in enumerate(words) if ws is None]
-        slow_ids = dict(zip(slow, self._split([texts[i] for i in slow]), strict=True))
-        look = self.pieces.__getitem__
-        return [
-            slow_ids[i]
-            if ws is None
-            else list(itertools.chain.from_iterable(map(look, ws)))[: self.max_tokens]
-            for i, ws in enumerate(words)
-        ]
+            found = self.WORD.findall(text.lower())
+            words.extend(found)
+            n_words[i] = len(found)
+        get = self.word_ids.get
+        wid = np.fromiter((get(w, -1) for w in words), dtype=np.int64, count=len(words))
+        missing = np.flatnonzero(wid < 0)
+        if len(missing):
+            new = list(dict.fromkeys(words[i] for i in missing))
+            if len(self.word_ids) + len(new) > self.MAX_WORDS:
+                self._reset()
+                new, missing = list(dict.fromkeys(words)), np.arange(len(words))
+            self._learn(new)
+            wid[missing] = [self.word_ids[words[i]] for i in missing]
+        counts = self.count[wid]
+        total = int(counts.sum())
+        # Token k of the output is piece (start of its word) + (k - first output slot of word).
+        ids = self.pieces[np.repeat(self.start[wid] - (np.cumsum(counts) - counts), counts)
+                          + np.arange(total)]  # fmt: skip
+        text_of_word = np.repeat(np.arange(len(texts)), n_words)
+        lengths = np.bincount(text_of_word, weights=counts, minlength=len(texts)).astype(np.int64)
+        if lengths.max(initial=0) > self.max_tokens:
+            position = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            ids = ids[position < self.max_tokens]
+            lengths = np.minimum(lengths, self.max_tokens)
+        if slow:
+            parts = np.split(ids, np.cumsum(lengths)[:-1])
+            for i, piece_ids in zip(slow, self._split([texts[i] for i in slow]), strict=True):
+                parts[i] = np.asarray(piece_ids, dtype=np.int64)
+                lengths[i] = len(piece_ids)
+            ids = np.concatenate(parts) if parts else ids
+        return ids, lengths
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids per text, as lists (what ``Tokenizer.encode_batch`` gives)."""
+        ids, lengths = self.encode(texts)
+        return [part.tolist() for part in np.split(ids, np.cumsum(lengths)[:-1])][: len(texts)]
 
 
 def sum_rows(table: np.ndarray, ids: np.ndarray, lengths: np.ndarray, step: int = 32) -> np.ndarray:

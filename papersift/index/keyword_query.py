@@ -128,12 +128,15 @@ def build_text_query(
         per_field: list[tuple[str, float, list[tuple[int, str]]]] = []
         for field, weight in c.fields:
             terms = positioned_terms(c.text, analyzers[field])
-            if terms:
-                per_field.append((field, weight, terms if c.phrase else terms[:1]))
-        key = (c.occur, tuple((f, w, tuple(t for _, t in ts)) for f, w, ts in per_field))
-        if not per_field or key in seen:
+            terms = terms if c.phrase else terms[:1]
+            # Deduplicated per field: "warmup warmups" share their stemmed title/abstract term
+            # but not their raw author token, and only the author part may count again.
+            key = (c.occur, field, weight, tuple(t for _, t in terms))
+            if terms and key not in seen:
+                seen.add(key)
+                per_field.append((field, weight, terms))
+        if not per_field:
             continue
-        seen.add(key)
         qs = [
             tantivy.Query.boost_query(_field_query(schema, f, ts), w)
             if w != 1.0

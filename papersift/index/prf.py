@@ -46,13 +46,13 @@ def expansion_terms(
     that words common everywhere do not win. The weights sum to ``lam`` relative to a query
     term's weight of 1 / len(query_terms), the RM3 interpolation.
     """
-    votes: Counter[str] = Counter()
+    votes: dict[str, float] = {}
     for text in texts:
         toks = analyze(text)
         if not toks:
             continue
         for t, c in Counter(toks).items():
-            votes[t] += c / len(toks)
+            votes[t] = votes.get(t, 0.0) + c / len(toks)
     known = set(query_terms)
     scored = {
         t: v * math.log(1 + (num_docs - (df := doc_freq(t)) + 0.5) / (df + 0.5))

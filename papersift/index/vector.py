@@ -2,14 +2,14 @@
 
 Two files per model, both derived data that `papersift reindex` rebuilds from the store:
 
-- ``vectors-<model>.usearch``: a usearch HNSW graph over int8 vectors, loaded into RAM (about
-  500 bytes/paper for 384-d MiniLM; DESIGN.md budget: <= 600). HNSW keeps queries in
-  milliseconds where exact search costs ~700 ms at 2.7M papers.
+- ``vectors-<model>.usearch``: a usearch HNSW graph over int8 vectors, loaded into RAM (581
+  bytes/paper measured at 100k, 639 at 1M, for 384-d MiniLM; DESIGN.md budget: <= 600). HNSW
+  keeps queries in milliseconds where exact search costs ~700 ms at 2.7M papers.
 - ``vectors-<model>.f16``: the same vectors as float16 rows, row ``num`` for paper ``num``,
   memory-mapped and never loaded whole. int8 alone caps recall@10 against exact search near
-  0.94-0.96 (measured by ``benchmarks/scale.py``: quantisation blurs near-ties, and more ef does
-  not help), so a search takes the HNSW's best :data:`RERANK_DEPTH` candidates and orders them by
-  exact cosine over these rows, which touches a few hundred KB of the file per query.
+  0.87-0.92 (measured by ``benchmarks/scale.py`` at 100k-1M: quantisation blurs near-ties, and
+  more ef does not help), so a search takes the HNSW's best :data:`RERANK_DEPTH` candidates
+  and orders them by exact cosine over these rows, which reads well under 1 MB of the file.
 
 Keys are paper ``num``. A sidecar that is missing or shorter than a key (an index written before
 it existed) falls back to the int8 scores for those keys.
@@ -26,16 +26,26 @@ import numpy as np
 import onnxruntime  # noqa: F401  # isort: skip  (must precede usearch: DESIGN.md import-order crash)
 from usearch.index import Index  # isort: skip
 
-# Tuned with benchmarks/scale.py on 100k MiniLM-like vectors and title queries (README "Scale"):
-# recall@10 against exact search, with the re-rank, at expansion_search (ef) 128/160/192/256 was
-# 0.954/0.966/0.973/0.977 for expansion_add 64 and 0.970/0.978/0.984/0.989 for 128, whose build
-# is 2.2x slower. Query time is ~2 ms either way, so the cheaper build takes the larger ef.
-# connectivity 16 fits the RAM budget: ~580 bytes/paper measured (24 adds 64 bytes of links).
+# Tuned with benchmarks/scale.py (README "Scale"): recall@10 against exact search, with the
+# re-rank, on MiniLM-like vectors and title queries. connectivity 16 keeps the loaded graph at 581
+# bytes/paper at 100k, 639 at 1M (budget 600; 24 would add 64 bytes of links). expansion_add 128
+# builds 2.2x slower than 64 for +1 point of recall at 100k; the cheaper build is kept and recall
+# bought at query time, where HNSW needs a wider search as the index grows: at 100k ef 192 gave
+# 0.965-0.973 (p50 1-2 ms); at 1M ef 192 gave 0.883 and ef 768 0.965 (p50 7-10 ms).
+# expansion_search_for() follows that curve, ef = 192 * (n / 100k) ** 0.6, and extrapolates it
+# beyond 1M.
 CONNECTIVITY = 16
 EF_ADD = 64
-EF_SEARCH = 192
+EF_SEARCH = 192  # at 100k papers and below
+EF_SEARCH_MAX = 2048
 RERANK_DEPTH = 64  # HNSW candidates re-ranked exactly (at least k)
 _GROW = 1.25  # sidecar capacity grows by this factor, so appends do not remap every batch
+
+
+def expansion_search_for(n: int) -> int:
+    """The search width (ef) that kept recall@10 >= 0.95 at n papers, in steps of 32."""
+    ef = EF_SEARCH * max(1.0, n / 100_000) ** 0.6
+    return int(min(EF_SEARCH_MAX, -(-ef // 32) * 32))
 
 
 class VectorIndex:
@@ -45,12 +55,12 @@ class VectorIndex:
         self.model_id = model_id
         self.exact_path = path.with_suffix(".f16")
         self._exact: np.memmap | None = None
+        self.ef_search: int | None = None  # None: expansion_search_for(len(self))
         self.index = self._new()
         if path.exists():
             self.index.load(str(path))
             if self.index.ndim != dim:
                 raise ValueError(f"vector index {path} has dim {self.index.ndim}, expected {dim}")
-        self.index.expansion_search = EF_SEARCH  # type: ignore[misc]  # settable at run time
 
     def _new(self) -> Index:
         return Index(
@@ -149,6 +159,9 @@ class VectorIndex:
             return []
         k = min(k, len(self.index))
         depth = RERANK_DEPTH if rerank is None else rerank
+        ef = self.ef_search or expansion_search_for(len(self.index))
+        if self.index.expansion_search != ef:
+            self.index.expansion_search = ef  # type: ignore[misc]  # settable at run time
         query = np.asarray(vector, dtype=np.float32).ravel()
         m = self.index.search(query, min(max(k, depth), len(self.index)))
         keys = np.asarray(m.keys, dtype=np.int64)

@@ -13,18 +13,22 @@ The protocol, per subscriber and period (``digest_deliveries`` has one row per p
    **commit**; the UPDATE only applies while this run still holds the claim.
 
 The guarantee (the README states it too): *each subscriber gets at most one digest per period,
-and every subscriber who is due gets one once a run completes*, with one exception: if a run dies
-after the SMTP server accepted a message (its 250 reply) and before step 4 committed, the next
-run finds the row still pending and sends the same message again, with the same Message-ID,
-which receiving systems and mail clients treat as a duplicate of the first. A crash anywhere
-else loses nothing and sends nothing twice: before the claim commits, nothing was recorded or
-sent; between the claim and the 250, nothing was delivered and the next run sends it.
+and every subscriber who is due gets one once a run completes* (unless SMTP refuses it, see
+below), with one exception: if a run dies after the SMTP server accepted a message (its 250
+reply) and before step 4 committed, the next run finds the row still pending and sends the same
+message again, with the same Message-ID, by which many receiving systems and mail clients
+recognise it as a duplicate. That affects at most one message per crashed process. A crash
+anywhere else loses nothing and sends nothing twice: before the claim commits, nothing was
+recorded or sent; between the claim and the 250, nothing was delivered and the next run sends
+it.
 
 A pending row is taken over once its lease (``digest_lease_seconds``) has expired or, on the
 same host, as soon as its holder's process no longer exists, so a re-run right after a crash
 does not wait. Two runs at once (cron and the scheduler in ``serve``) both compose, but the
-claim lets exactly one of them send each digest. A run whose claim was taken over (its lease
-expired mid-send) finds that its "sent" UPDATE matches nothing and reports it.
+claim lets exactly one of them send each digest. A claim is held for one SMTP transaction,
+which the SMTP timeout (``smtp_timeout`` per command, 30 s) keeps far below the lease (10 min);
+only a process frozen mid-send for longer than the lease could be overtaken, and then both
+would send (the late one finds its "sent" UPDATE matching nothing and reports it).
 
 Failures: a refused recipient or message (any 4xx/5xx) and a connection lost during the message
 data are recorded on the row (``attempts``, ``last_error``) and retried by later runs with

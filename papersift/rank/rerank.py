@@ -92,7 +92,7 @@ class Trees:
         leaves = max(len(t["leaf"]) for t in raw)
 
         def pad(key: str, width: int, fill: float, dtype: type) -> np.ndarray:
-            out = np.full((len(raw), width), fill, dtype=dtype)
+            out: np.ndarray = np.full((len(raw), width), fill, dtype=dtype)
             for i, t in enumerate(raw):
                 out[i, : len(t[key])] = t[key]
             return out

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from papersift.index.query import parse_query
-from papersift.rank.recommend import closest_seed, fit
+from papersift.rank.recommend import Background, closest_seed, fit
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
 from papersift.service.community import cards
@@ -29,7 +29,7 @@ from papersift.store.schema import Embedding, Paper
 
 BACKGROUND_SIZE = 3000
 TEXT_FILTER_LIMIT = 20_000
-_background: dict[tuple[str, str], tuple[int, np.ndarray]] = {}
+_background: dict[tuple[str, str], tuple[int, Background]] = {}
 _background_lock = threading.Lock()
 
 
@@ -42,7 +42,7 @@ class PaperRef(BaseModel):
 class Recommendation(BaseModel):
     card: Card
     score: float = Field(
-        description="the model's probability that this paper belongs with the seeds"
+        description="the model's score: near +1 for papers like the saved ones, -1 for the rest"
     )
     because: list[PaperRef] = Field(description="the saved papers it is most like")
 
@@ -56,7 +56,7 @@ class RecommendationsOut(BaseModel):
     notice: str | None = None
 
 
-def _background_sample(catalog: Catalog) -> np.ndarray:
+def _background_sample(catalog: Catalog) -> Background:
     """A fixed random sample of corpus vectors (negatives), refreshed when the corpus grows 10%."""
     key = (catalog.store.url, catalog.model_id)
     with catalog.store.session() as s:
@@ -76,10 +76,10 @@ def _background_sample(catalog: Catalog) -> np.ndarray:
             drawn = rng.choice(top, size=min(top, BACKGROUND_SIZE * 2), replace=False) + 1
             picks = [int(n) for n in drawn]
         _, mat = emb.get_vectors(s, key[1], picks, catalog.dim)
-    mat = mat[:BACKGROUND_SIZE]
+    stats = Background.of(mat[:BACKGROUND_SIZE])
     with _background_lock:
-        _background[key] = (count, mat)
-    return mat
+        _background[key] = (count, stats)
+    return stats
 
 
 def _text_sets(catalog: Catalog, text: str) -> tuple[set[int] | None, set[int]]:
@@ -156,9 +156,5 @@ def recommend(
             if seed
             else []
         )
-        out.items.append(
-            Recommendation(
-                card=card, score=round(float(1 / (1 + np.exp(-logit))), 4), because=because
-            )
-        )
+        out.items.append(Recommendation(card=card, score=round(float(logit), 4), because=because))
     return out

@@ -82,22 +82,13 @@ def _fuse(
     depth: int,
     sort: Sort,
 ) -> list[Fused]:
-    """Hybrid ranking: fuse the keyword and semantic lists, then the learned rerank.
+    """Hybrid ranking: fusion (with feedback when enabled), then the learned rerank.
 
-    The weights, the fusion depth, feedback (off) and the reranker were chosen on SciFact train
+    The weights, the fusion depth, feedback and the reranker were chosen on SciFact train
     (``benchmarks/results/scifact-variants.json``); date sorting skips feedback and rerank.
-    ``lists`` is updated in place when feedback re-runs a retriever.
     """
-    settings = catalog.settings
-    w = settings.fusion_keyword_weight
-    weights = {"keyword": w, "semantic": 1.0 - w}
-    fused = fuse(lists, settings.fusion, k=settings.rrf_k, weights=weights)
-    if sort != "relevance" or "semantic" not in lists or "keyword" not in lists:
-        return fused
-    if settings.prf_docs > 0 and fused:
-        _feedback(catalog, lists, text, filters, depth, [f.num for f in fused[: settings.prf_docs]])
-        fused = fuse(lists, settings.fusion, k=settings.rrf_k, weights=weights)
-    if not settings.rerank:
+    fused = _fuse_with_feedback(catalog, lists, text, filters, depth, sort)
+    if not catalog.settings.rerank or sort != "relevance" or len(lists) < 2:
         return fused
     by_num = {f.num: f for f in fused}
     reranked = reranking.rerank(
@@ -109,6 +100,27 @@ def _fuse(
         depth,
     )
     return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
+
+
+def _fuse_with_feedback(
+    catalog: Catalog,
+    lists: dict[str, list[tuple[int, float]]],
+    text: str,
+    filters: Filters,
+    depth: int,
+    sort: Sort,
+) -> list[Fused]:
+    """Weighted fusion of the two lists; with feedback on, the retrievers run again from the
+    fused top papers and the new lists (``lists`` is updated in place) are fused instead."""
+    settings = catalog.settings
+    w = settings.fusion_keyword_weight
+    weights = {"keyword": w, "semantic": 1.0 - w}
+    fused = fuse(lists, settings.fusion, k=settings.rrf_k, weights=weights)
+    if settings.prf_docs > 0 and fused and sort == "relevance" and len(lists) == 2:
+        top = [f.num for f in fused[: settings.prf_docs]]
+        _feedback(catalog, lists, text, filters, depth, top)
+        fused = fuse(lists, settings.fusion, k=settings.rrf_k, weights=weights)
+    return fused
 
 
 def _feedback(

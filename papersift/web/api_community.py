@@ -23,11 +23,11 @@ from papersift.service.community_models import (
     VoteOut,
     Window,
 )
+from papersift.service.dates import period_range
 from papersift.service.library_models import LibraryItem, LibraryOut, SavedSearchOut, TagOut
 from papersift.service.recommending import RecommendationsOut
 from papersift.web.api import Cat
 from papersift.web.auth import User, Viewer
-from papersift.service.dates import period_range
 from papersift.web.ratelimit import limit_login
 
 router = APIRouter(prefix="/api")

@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)}
-        return JSONResponse({"error": "too many searches; slow down"}, 429, headers=headers)
+        return JSONResponse({"error": "too many requests; slow down"}, 429, headers=headers)
 
     app.middleware("http")(csrf_cookie_middleware)
 
