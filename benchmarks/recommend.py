@@ -3,7 +3,9 @@
 Usage::
 
     python benchmarks/recommend.py [--users 200] [--seed 0] [--json OUT] [--data-dir DIR]
-        [--scale 100000]
+        [--scale 100000] [--blas-threads 1]
+
+Needs scikit-learn (and matplotlib for the plot) besides papersift.
 
 The question (GitHub issue 3, section 5): given what a user saved, does papersift put the papers
 they will save next in its top 20, and is it at least as good as arxiv-sanity-lite's per-request
@@ -56,7 +58,13 @@ of many equally on-topic ones.
 - ``oracle``: see above; a ceiling, not a method.
 
 ``vs asl-svm`` is the paired difference in mean recall@20 (same users, same held-out papers) with
-a 95% bootstrap interval over requests.
+a 95% bootstrap interval over requests. Each user is one ``user`` request (the whole library)
+and each tag with a held-out paper one ``tag`` request. ``r@20 topic``/``r@20 cat``: recall over
+the requests that involve a topic / a category interest.
+
+``--blas-threads N`` caps numpy's BLAS threads during the evaluation, as OPENBLAS_NUM_THREADS
+would in a deployment; recall does not change, latency can (a 385x385 solve on a busy 2-core
+machine is slow with two BLAS threads).
 
 ``--scale N`` also times arxiv-sanity-lite's per-request refit at arXiv scale: the tf-idf of the
 first N real arXiv records of ``../shared/data/arxiv-large`` (read through

@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             model = fit(train, leaves, lr, max(ROUNDS))
             for r in ROUNDS:
                 per_round[r].append(
-                    ndcg_rows(held, lambda x, m=model, r=r: m.predict(x, num_iteration=r))  # type: ignore[attr-defined]
+                    ndcg_rows(held, lambda x, m=model, r=r: m.predict(x, num_iteration=r))
                     * len(held)
                 )
         for r in ROUNDS:

@@ -34,20 +34,22 @@ class Settings(BaseSettings):
     encoder: str = "minilm-onnx"
     embed_batch_size: int = 64
     # Fusion of keyword and vector results (see papersift.index.hybrid).
-    # z-score beat RRF on SciFact train (nDCG@10 0.702 vs 0.681), chosen there, not on test.
+    # z-score beat RRF on SciFact train (hybrid nDCG@10 0.729 vs 0.713), chosen there, not on test.
     fusion: Literal["rrf", "zscore"] = "zscore"
     rrf_k: int = 60
-    # Candidates per retriever. Chosen on SciFact train: 1000 scored no better than 100 (0.7316
-    # vs 0.7293 nDCG@10) and costs ten times the candidates to load and score.
+    # Candidates per retriever. Chosen on SciFact train: 1000 scored about the same as 100
+    # (hybrid nDCG@10 0.732 vs 0.729) at 4-5x the latency (ten times the candidates to load).
     fusion_depth: int = 100
-    # z-score weight of the keyword list (the semantic list gets 1 - this); 0.5 chosen on train.
+    # z-score weight of the keyword list (the semantic list gets 1 - this). Equal weights: on
+    # SciFact train 0.4 / 0.5 / 0.6 scored 0.723 / 0.729 / 0.732, too close to prefer one side.
     fusion_keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     # Rerank the hybrid top 100 with the shipped tree model (papersift.rank.rerank), trained on
-    # SciFact train only.
+    # SciFact train only (5-fold cross-validated nDCG@10 on train 0.736 vs 0.729 without).
     rerank: bool = True
-    # Pseudo-relevance feedback from the fused top prf_docs papers (0: off). Off: on SciFact
-    # train dense Rocchio (beta 0.5-2, 3-10 papers) and RM3 terms (10-30 terms, weight 0.3-0.5)
-    # scored 0.725-0.732 and 0.683-0.721 nDCG@10 against 0.732 without.
+    # Pseudo-relevance feedback from the fused top prf_docs papers (0: off). Off, chosen on
+    # SciFact train: dense Rocchio (3-10 papers, beta 0.5-1) scored 0.730-0.735 nDCG@10 against
+    # 0.729 without, less than the rerank, whose cosine_feedback feature is the same signal;
+    # RM3 terms (5 papers, 30 terms, weight 0.3) scored 0.719.
     prf_docs: int = 0
     prf_dense_beta: float = 0.5
     prf_terms: int = 0
