@@ -14,6 +14,7 @@ import threading
 import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from threadpoolctl import threadpool_limits
 
 from papersift.index.query import parse_query
 from papersift.rank.recommend import Background, closest_seed, fit
@@ -129,7 +130,10 @@ def recommend(
         out.notice = "no vector index yet (run `papersift embed`)"
         return out
     background = _background_sample(catalog)
-    model = fit(seed_vecs, background)
+    # One BLAS thread: a 385x385 solve is too small to split, and on a busy machine two
+    # threads made it ~15x slower (p50 138 ms vs 13 ms per request in benchmarks/recommend.py).
+    with threadpool_limits(limits=1, user_api="blas"):
+        model = fit(seed_vecs, background)
     allowed, excluded = _text_sets(catalog, parsed.text)
     depth = k * 5 if allowed is None and not excluded else k * 20
     ranked = _semantic_for_vector(catalog, model.direction(), parsed.filters, depth, seen)
