@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from papersift.service.accounts import AccountError, Forbidden, Principal
 from papersift.service.catalog import Catalog
 from papersift.service.community_models import CommentOut
-from papersift.service.searching import NotFound
-from papersift.store.papers import get_paper
+from papersift.service.searching import NotFound, require_paper
 from papersift.store.schema import Comment, Paper, User, utcnow
 
 MAX_COMMENT = 10_000
@@ -38,13 +37,6 @@ def render_markdown(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener noreferrer",
     )
-
-
-def _paper(s: Session, paper_id: str) -> Paper:
-    p = get_paper(s, paper_id)
-    if p is None:
-        raise NotFound(f"no paper {paper_id!r}")
-    return p
 
 
 def _body(body: str) -> str:
@@ -81,7 +73,7 @@ def add(
 ) -> CommentOut:
     body = _body(body)
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         if parent_id is not None:
             parent = s.get(Comment, parent_id)
             if parent is None or parent.paper_num != p.num:
@@ -136,7 +128,7 @@ def remove(catalog: Catalog, admin: Principal, comment_id: int) -> None:
 def thread(catalog: Catalog, paper_id: str) -> list[CommentOut]:
     """All comments on a paper as a tree of replies, oldest first at each level."""
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         rows = s.execute(
             select(Comment, User.username)
             .join(User, User.id == Comment.user_id)

@@ -27,10 +27,10 @@ from papersift.service.community_models import (
     Window,
 )
 from papersift.service.models import Mode, PaperOut, SearchOut
-from papersift.service.searching import NotFound
+from papersift.service.searching import require_paper
 from papersift.store import daily as daily_db
 from papersift.store import votes as votes_db
-from papersift.store.papers import get_paper, papers_by_num
+from papersift.store.papers import papers_by_num
 from papersift.store.schema import Comment, LibraryEntry, Paper, Vote, utcnow
 
 WINDOW_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 31}
@@ -54,18 +54,11 @@ def trending_params(catalog: Catalog) -> TrendingParams:
     )
 
 
-def _paper(s: Session, paper_id: str) -> Paper:
-    p = get_paper(s, paper_id)
-    if p is None:
-        raise NotFound(f"no paper {paper_id!r}")
-    return p
-
-
 # -- votes ----------------------------------------------------------------------------------------
 def vote(catalog: Catalog, who: Principal, paper_id: str, up: bool = True) -> VoteOut:
     """Upvote (or, with ``up=False``, undo the vote); repeating either is harmless."""
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         if up:
             votes_db.add_vote(s, who.id, p.num)
         else:
@@ -205,7 +198,7 @@ def submit(
     if day != today() and not who.is_admin:
         raise Forbidden("papers can be submitted to today's list only")
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         added = daily_db.add_entry(s, day, p.num, who.id)
         return p.id, day, added
 
@@ -340,7 +333,7 @@ def trending(
 
 def paper_card(catalog: Catalog, paper_id: str, viewer: Principal | None = None) -> Card:
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         return cards(s, catalog, [p.num], viewer, papers={p.num: p})[0]
 
 

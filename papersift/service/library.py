@@ -23,11 +23,11 @@ from papersift.service.library_models import (
     SavedSearchOut,
     TagOut,
 )
-from papersift.service.searching import NotFound
+from papersift.service.searching import NotFound, require_paper
 from papersift.store import library as db
 from papersift.store.accounts import user_by_username
-from papersift.store.papers import get_paper, papers_by_num
-from papersift.store.schema import Paper, SavedSearch, Tag, utcnow
+from papersift.store.papers import papers_by_num
+from papersift.store.schema import SavedSearch, Tag, utcnow
 
 MAX_NOTE = 20_000
 MAX_NAME = 100
@@ -46,13 +46,6 @@ def _name(name: str) -> str:
     if not name or len(name) > MAX_NAME:
         raise AccountError(f"a name has 1-{MAX_NAME} characters")
     return name
-
-
-def _paper(s: Session, paper_id: str) -> Paper:
-    p = get_paper(s, paper_id)
-    if p is None:
-        raise NotFound(f"no paper {paper_id!r}")
-    return p
 
 
 def _tag_out(tag: Tag, owner: str, count: int) -> TagOut:
@@ -79,7 +72,7 @@ def save(
 ) -> LibraryItem:
     """Save a paper to the library, and into tags (created, private, when new)."""
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         e = db.entry(s, who.id, p.num, create=True)
         assert e is not None
         if e.saved_at is None:
@@ -94,7 +87,7 @@ def save(
 def unsave(catalog: Catalog, who: Principal, paper_id: str) -> None:
     """Remove from the library and from every tag; the note and read mark stay."""
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         e = db.entry(s, who.id, p.num)
         if e is not None:
             e.saved_at = None
@@ -106,7 +99,7 @@ def set_note(catalog: Catalog, who: Principal, paper_id: str, note: str) -> Libr
     if len(note) > MAX_NOTE:
         raise AccountError(f"a note has at most {MAX_NOTE} characters")
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         e = db.entry(s, who.id, p.num, create=True)
         assert e is not None
         e.note = note.strip() or None
@@ -116,7 +109,7 @@ def set_note(catalog: Catalog, who: Principal, paper_id: str, note: str) -> Libr
 
 def mark_read(catalog: Catalog, who: Principal, paper_id: str, read: bool = True) -> LibraryItem:
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         e = db.entry(s, who.id, p.num, create=True)
         assert e is not None
         e.read_at = utcnow() if read else None
@@ -126,7 +119,7 @@ def mark_read(catalog: Catalog, who: Principal, paper_id: str, read: bool = True
 
 def item(catalog: Catalog, who: Principal, paper_id: str) -> LibraryItem:
     with catalog.store.session() as s:
-        p = _paper(s, paper_id)
+        p = require_paper(s, paper_id)
         return _items(s, catalog, who, [p.num])[0]
 
 
@@ -222,7 +215,7 @@ def tag_paper(catalog: Catalog, who: Principal, tag_name: str, paper_id: str) ->
 
 def untag_paper(catalog: Catalog, who: Principal, slug: str, paper_id: str) -> None:
     with catalog.store.session() as s:
-        db.untag_paper(s, _own_tag(s, who, slug).id, _paper(s, paper_id).num)
+        db.untag_paper(s, _own_tag(s, who, slug).id, require_paper(s, paper_id).num)
 
 
 def view_tag(catalog: Catalog, viewer: Principal | None, owner: str, slug: str) -> LibraryOut:

@@ -9,6 +9,7 @@ from datetime import date
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from papersift.index import prf
 from papersift.index.hybrid import Evidence, Fused, fuse
@@ -283,12 +284,17 @@ def search(
     )
 
 
+def require_paper(s: Session, paper_id: str) -> Paper:
+    """The paper by id, arXiv id or DOI, or NotFound: the lookup every service function shares."""
+    p = get_paper(s, paper_id)
+    if p is None:
+        raise NotFound(f"no paper {paper_id!r}")
+    return p
+
+
 def get(catalog: Catalog, paper_id: str) -> PaperOut:
     with catalog.store.session() as s:
-        p = get_paper(s, paper_id)
-        if p is None:
-            raise NotFound(f"no paper {paper_id!r}")
-        return PaperOut.of(p)
+        return PaperOut.of(require_paper(s, paper_id))
 
 
 def _similar_to_vector(
