@@ -298,3 +298,5 @@ def recommend(
         click.echo(f"     {r.card.paper.id}")
         for b in r.because:
             click.echo(f"     because you saved: {b.title} ({b.similarity:.2f})")
+        if r.shared_terms:
+            click.echo(f"     shares the words: {', '.join(r.shared_terms)}")

@@ -82,6 +82,5 @@ def fresh_database(dsn: str) -> str:
         conn.execute(f'CREATE DATABASE "{name}"')
     params = dict(part.split("=", 1) for part in dsn.split())
     return (
-        f"postgresql+psycopg://{params['user']}@/{name}"
-        f"?host={params['host']}&port={params['port']}"
+        f"postgresql+psycopg://{params['user']}@/{name}?host={params['host']}&port={params['port']}"
     )

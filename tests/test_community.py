@@ -185,6 +185,15 @@ def test_recommendations_follow_what_a_user_saved(demo_catalog: Catalog) -> None
     text = " ".join((r.card.paper.title + " " + r.card.paper.abstract).lower() for r in recs.items)
     assert text.count("metric") >= 5 or text.count("embedding") >= 5
     assert recs.items[0].because and recs.items[0].because[0].id in ids[:6]
+    # the keyword leg's profile explains a recommendation by the words it shares with the saves
+    assert sum("metric" in r.shared_terms for r in recs.items) >= 3
+    embeddings_only = demo_catalog.settings.model_copy(update={"recommend_terms": 0})
+    demo_catalog.settings, saved_settings = embeddings_only, demo_catalog.settings
+    try:
+        dense = recommending.recommend(demo_catalog, alice, k=10)
+    finally:
+        demo_catalog.settings = saved_settings
+    assert len(dense.items) == 10 and not any(r.shared_terms for r in dense.items)
     # filters apply on top
     only_cv = recommending.recommend(demo_catalog, alice, k=5, filter="cat:cs.CV -triplet")
     for r in only_cv.items:

@@ -12,6 +12,9 @@ of papers.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,3 +79,58 @@ def closest_seed(candidates: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray,
     sims = candidates @ seeds.T
     best = sims.argmax(axis=1)
     return best, sims[np.arange(len(candidates)), best]
+
+
+def keyword_profile(
+    texts: Sequence[str],
+    analyze: Callable[[str], list[str]],
+    doc_freq: Callable[[str], int],
+    num_docs: int,
+    *,
+    terms: int = 15,
+    min_df: int = 3,
+    max_df: float = 0.1,
+) -> list[tuple[str, float]]:
+    """The saved papers' most distinctive index terms, weighted: the keyword leg's query.
+
+    arxiv-sanity-lite's tf-idf features, computed for the saved papers only: each paper's terms
+    get sublinear tf x idf, each paper's vector is L2-normalised, and the profile is their mean,
+    so a term counts for being frequent across many saves and rare in the corpus. The top
+    ``terms`` become one weighted BM25 query, scaled so the heaviest weighs 1. Terms in more than
+    a tenth of the corpus are dropped, as arxiv-sanity-lite's ``max_df=0.1`` does.
+    """
+    profile: dict[str, float] = {}
+    df_of: dict[str, int] = {}
+    for text in texts:
+        counts = Counter(analyze(text))
+        weights: dict[str, float] = {}
+        for t, c in counts.items():
+            df = df_of.get(t)
+            if df is None:
+                df = df_of[t] = doc_freq(t)
+            if df < max(min_df, 1) or df > max_df * num_docs:
+                continue
+            weights[t] = (1.0 + math.log(c)) * (math.log((1 + num_docs) / (1 + df)) + 1.0)
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        for t, w in weights.items():
+            profile[t] = profile.get(t, 0.0) + w / norm / len(texts)
+    top = sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:terms]
+    if not top:
+        return []
+    heaviest = top[0][1]
+    return [(t, w / heaviest) for t, w in top]
+
+
+def blend(dense: np.ndarray, keyword: np.ndarray, keyword_weight: float) -> np.ndarray:
+    """Mix the two legs' scores over their pooled candidates, each z-scored first.
+
+    The scales differ (a classifier's margin, BM25), so each is standardised over the same
+    candidates; a candidate the keyword leg did not return scores BM25 0, as it would if scored.
+    """
+
+    def z(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        sd = float(x.std())
+        return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+    return (1.0 - keyword_weight) * z(dense) + keyword_weight * z(keyword)

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from threadpoolctl import threadpool_limits
 
-from papersift.index.query import parse_query
-from papersift.rank.recommend import Background, closest_seed, fit
+from papersift.index.query import Filters, parse_query
+from papersift.rank.recommend import Background, blend, closest_seed, fit, keyword_profile
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
 from papersift.service.community import cards
@@ -30,6 +30,8 @@ from papersift.store.schema import Embedding, Paper
 
 BACKGROUND_SIZE = 3000
 TEXT_FILTER_LIMIT = 20_000
+CANDIDATES = 300  # per leg: the pool the two legs' scores are blended over
+PROFILE_SEEDS = 500  # the newest saves that make the keyword profile
 _background: dict[tuple[str, str], tuple[int, Background]] = {}
 _background_lock = threading.Lock()
 
@@ -46,6 +48,10 @@ class Recommendation(BaseModel):
         description="the model's score: near +1 for papers like the saved ones, -1 for the rest"
     )
     because: list[PaperRef] = Field(description="the saved papers it is most like")
+    shared_terms: list[str] = Field(
+        default_factory=list,
+        description="terms (stemmed) it shares with the saved papers' keyword profile",
+    )
 
 
 class RecommendationsOut(BaseModel):
@@ -99,6 +105,44 @@ def _text_sets(catalog: Catalog, text: str) -> tuple[set[int] | None, set[int]]:
     return allowed, excluded
 
 
+def _keyword_profile(catalog: Catalog, texts: list[str], terms: int) -> list[tuple[str, float]]:
+    kw = catalog.keyword
+    searcher = kw.index.searcher()
+    return keyword_profile(
+        texts,
+        kw.analyze,
+        lambda t: int(searcher.doc_freq("abstract", t)),
+        max(kw.num_docs(), 1),
+        terms=terms,
+    )
+
+
+def _keyword_leg(
+    catalog: Catalog, profile: list[tuple[str, float]], filters: Filters, seen: set[int]
+) -> dict[int, float]:
+    """The profile as one weighted BM25 query: papers that share the saves' distinctive words."""
+    if not profile:
+        return {}
+    hits, _ = catalog.keyword.search("", filters, limit=CANDIDATES + len(seen), expansion=profile)
+    return {n: bm25 for n, bm25 in hits if n not in seen}
+
+
+def _shared_terms(
+    catalog: Catalog, nums: list[int], profile: list[tuple[str, float]]
+) -> list[list[str]]:
+    """Per paper, the profile terms in its title or abstract (heaviest first): an explanation."""
+    if not profile:
+        return [[] for _ in nums]
+    with catalog.store.session() as s:
+        papers = papers_by_num(s, nums)
+    out = []
+    for n in nums:
+        p = papers.get(n)
+        have = set(catalog.keyword.analyze(f"{p.title} {p.abstract}")) if p else set()
+        out.append([t for t, _ in profile if t in have][:5])
+    return out
+
+
 def recommend(
     catalog: Catalog,
     who: Principal,
@@ -135,30 +179,47 @@ def recommend(
     with threadpool_limits(limits=1, user_api="blas"):
         model = fit(seed_vecs, background)
     allowed, excluded = _text_sets(catalog, parsed.text)
-    depth = k * 5 if allowed is None and not excluded else k * 20
-    ranked = _semantic_for_vector(catalog, model.direction(), parsed.filters, depth, seen)
-    ranked = [
-        (n, sim) for n, sim in ranked if n not in excluded and (allowed is None or n in allowed)
-    ][:k]
-    if not ranked:
+    settings = catalog.settings
+    pool: dict[int, float] = {}  # candidate -> BM25 (0: not from the keyword leg)
+    for n, _ in _semantic_for_vector(catalog, model.direction(), parsed.filters, CANDIDATES, seen):
+        pool[n] = 0.0
+    with catalog.store.session() as s:
+        seed_papers = papers_by_num(s, list(dict.fromkeys(seeds[:PROFILE_SEEDS] + seed_nums)))
+    profile: list[tuple[str, float]] = []
+    if settings.recommend_terms > 0 and settings.recommend_keyword_weight > 0:
+        newest = (seed_papers.get(n) for n in seeds[:PROFILE_SEEDS])
+        texts = [f"{p.title} {p.abstract}" for p in newest if p]
+        profile = _keyword_profile(catalog, texts, settings.recommend_terms)
+        pool.update(_keyword_leg(catalog, profile, parsed.filters, seen))
+    nums = [n for n in pool if n not in excluded and (allowed is None or n in allowed)]
+    if not nums:
         out.notice = "nothing unseen matches these filters"
         return out
-    nums = [n for n, _ in ranked]
     with catalog.store.session() as s:
         found, vecs = emb.get_vectors(s, catalog.model_id, nums, catalog.dim)
-        vec_of = dict(zip(found, vecs, strict=True))
-        nums = [n for n in nums if n in vec_of]
-        mat = np.stack([vec_of[n] for n in nums])
-        logits = mat @ model.weights + model.bias
-        best, sims = closest_seed(mat, seed_vecs)
-        seed_papers = papers_by_num(s, seed_nums)
+    vec_of = dict(zip(found, vecs, strict=True))
+    logit_of = {n: float(v @ model.weights) + model.bias for n, v in vec_of.items()}
+    floor = min(logit_of.values(), default=0.0)
+    dense = np.array([logit_of.get(n, floor) for n in nums])
+    score = blend(dense, np.array([pool[n] for n in nums]), settings.recommend_keyword_weight)
+    order = np.argsort(-score, kind="stable")[:k]
+    nums = [nums[i] for i in order]
+    logits = [logit_of.get(n, floor) for n in nums]
+    mat = np.stack([vec_of.get(n, np.zeros(catalog.dim, dtype=np.float32)) for n in nums])
+    best, sims = closest_seed(mat, seed_vecs)
+    terms = _shared_terms(catalog, nums, profile)
+    with catalog.store.session() as s:
         card_list = cards(s, catalog, nums, who)
-    for card, logit, b, sim in zip(card_list, logits, best, sims, strict=True):
+    for card, logit, b, sim, shared in zip(card_list, logits, best, sims, terms, strict=True):
         seed = seed_papers.get(seed_nums[int(b)])
         because = (
             [PaperRef(id=seed.id, title=seed.title, similarity=round(float(sim), 4))]
             if seed
             else []
         )
-        out.items.append(Recommendation(card=card, score=round(float(logit), 4), because=because))
+        out.items.append(
+            Recommendation(
+                card=card, score=round(float(logit), 4), because=because, shared_terms=shared
+            )
+        )
     return out
