@@ -454,8 +454,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     search_settings = {
         k: getattr(settings, k)
         for k in (
+            "encoder",
             "fusion_depth",
-            "fusion_keyword_weight",
+            "keyword_weight",
             "rerank",
             "prf_docs",
             "prf_dense_beta",

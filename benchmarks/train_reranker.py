@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{reranking.RERANK_DEPTH})",
         "search_settings": {
             k: getattr(catalog.settings, k)
-            for k in ("fusion_depth", "fusion_keyword_weight", "prf_docs", "prf_dense_beta")
+            for k in ("fusion_depth", "keyword_weight", "prf_docs", "prf_dense_beta")
         },
         "params": {
             "objective": "lambdarank",

@@ -22,6 +22,14 @@ def default_data_dir() -> Path:
     return Path.home() / ".papersift"
 
 
+# The keyword list's default fusion weight per encoder, chosen on SciFact train. MiniLM: equal
+# weights (0.4 / 0.5 / 0.6 scored 0.723 / 0.729 / 0.732, too close to prefer one side). The
+# static encoder's vectors are weaker, so keywords count more (hybrid nDCG@10 0.689 at 0.5,
+# 0.704 at 0.7; on test, run once afterwards: 0.682 and 0.694).
+KEYWORD_WEIGHT_BY_ENCODER = {"minilm-onnx": 0.5, "static-minilm": 0.7}
+DEFAULT_KEYWORD_WEIGHT = 0.5
+
+
 class Settings(BaseSettings):
     """Where data lives and how search behaves; every field can be set as ``PAPERSIFT_<NAME>``."""
 
@@ -40,9 +48,9 @@ class Settings(BaseSettings):
     # Candidates per retriever. Chosen on SciFact train: 1000 scored about the same as 100
     # (hybrid nDCG@10 0.732 vs 0.729) at 4-5x the latency (ten times the candidates to load).
     fusion_depth: int = 100
-    # z-score weight of the keyword list (the semantic list gets 1 - this). Equal weights: on
-    # SciFact train 0.4 / 0.5 / 0.6 scored 0.723 / 0.729 / 0.732, too close to prefer one side.
-    fusion_keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # z-score weight of the keyword list (the semantic list gets 1 - this); unset, the
+    # encoder's own default from KEYWORD_WEIGHT_BY_ENCODER (see keyword_weight).
+    fusion_keyword_weight: float | None = Field(default=None, ge=0.0, le=1.0)
     # Rerank the hybrid top 100 with the shipped tree model (papersift.rank.rerank), trained on
     # SciFact train only (5-fold cross-validated nDCG@10 on train 0.736 vs 0.729 without).
     rerank: bool = True
@@ -109,6 +117,13 @@ class Settings(BaseSettings):
     digest_send_hour_utc: int = Field(default=7, ge=0, le=23)
     # How long a run may hold a claimed delivery before another run may take it over.
     digest_lease_seconds: int = 600
+
+    @property
+    def keyword_weight(self) -> float:
+        """The keyword list's fusion weight: the setting, else the encoder's default."""
+        if self.fusion_keyword_weight is not None:
+            return self.fusion_keyword_weight
+        return KEYWORD_WEIGHT_BY_ENCODER.get(self.encoder, DEFAULT_KEYWORD_WEIGHT)
 
     @property
     def database_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from papersift.index.hybrid import fuse, rrf, zscore
@@ -147,3 +149,13 @@ def test_query_clauses_split_free_words_and_keep_syntax() -> None:
         ("should", free, "apo", False),
         ("should", free, "open", False),
     ]
+
+
+def test_the_keyword_weight_follows_the_encoder_unless_it_is_set(tmp_path: Path) -> None:
+    from papersift.config import Settings
+
+    assert Settings(data_dir=tmp_path).keyword_weight == 0.5
+    assert Settings(data_dir=tmp_path, encoder="static-minilm").keyword_weight == 0.7
+    pinned = Settings(data_dir=tmp_path, encoder="static-minilm", fusion_keyword_weight=0.3)
+    assert pinned.keyword_weight == 0.3
+    assert Settings(data_dir=tmp_path, encoder="st:some/model").keyword_weight == 0.5

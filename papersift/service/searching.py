@@ -114,7 +114,7 @@ def _fuse_with_feedback(
     """Weighted fusion of the two lists; with feedback on, the retrievers run again from the
     fused top papers and the new lists (``lists`` is updated in place) are fused instead."""
     settings = catalog.settings
-    w = settings.fusion_keyword_weight
+    w = settings.keyword_weight
     weights = {"keyword": w, "semantic": 1.0 - w}
     fused = fuse(lists, settings.fusion, k=settings.rrf_k, weights=weights)
     if settings.prf_docs > 0 and fused and sort == "relevance" and len(lists) == 2:
