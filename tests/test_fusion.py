@@ -155,7 +155,7 @@ def test_the_keyword_weight_follows_the_encoder_unless_it_is_set(tmp_path: Path)
     from papersift.config import Settings
 
     assert Settings(data_dir=tmp_path).keyword_weight == 0.5
-    assert Settings(data_dir=tmp_path, encoder="static-minilm").keyword_weight == 0.7
+    assert Settings(data_dir=tmp_path, encoder="static-minilm").keyword_weight == 0.8
     pinned = Settings(data_dir=tmp_path, encoder="static-minilm", fusion_keyword_weight=0.3)
     assert pinned.keyword_weight == 0.3
     assert Settings(data_dir=tmp_path, encoder="st:some/model").keyword_weight == 0.5
