@@ -186,7 +186,7 @@ def test_recommendations_follow_what_a_user_saved(demo_catalog: Catalog) -> None
     assert text.count("metric") >= 5 or text.count("embedding") >= 5
     assert recs.items[0].because and recs.items[0].because[0].id in ids[:6]
     # the keyword leg's profile explains a recommendation by the words it shares with the saves
-    assert sum("metric" in r.shared_terms for r in recs.items) >= 3
+    assert sum(any(w.startswith("metric") for w in r.shared_terms) for r in recs.items) >= 3
     embeddings_only = demo_catalog.settings.model_copy(update={"recommend_terms": 0})
     demo_catalog.settings, saved_settings = embeddings_only, demo_catalog.settings
     try:

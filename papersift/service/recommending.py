@@ -9,6 +9,7 @@ match and ``-words`` it must not.
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -32,6 +33,7 @@ BACKGROUND_SIZE = 3000
 TEXT_FILTER_LIMIT = 20_000
 CANDIDATES = 300  # per leg: the pool the two legs' scores are blended over
 PROFILE_SEEDS = 500  # the newest saves that make the keyword profile
+_WORD = re.compile(r"[^\W_]+")
 _background: dict[tuple[str, str], tuple[int, Background]] = {}
 _background_lock = threading.Lock()
 
@@ -50,7 +52,7 @@ class Recommendation(BaseModel):
     because: list[PaperRef] = Field(description="the saved papers it is most like")
     shared_terms: list[str] = Field(
         default_factory=list,
-        description="terms (stemmed) it shares with the saved papers' keyword profile",
+        description="words it shares with the saved papers' keyword profile",
     )
 
 
@@ -130,7 +132,8 @@ def _keyword_leg(
 def _shared_terms(
     catalog: Catalog, nums: list[int], profile: list[tuple[str, float]]
 ) -> list[list[str]]:
-    """Per paper, the profile terms in its title or abstract (heaviest first): an explanation."""
+    """Per paper, the profile's words in its title or abstract, heaviest first, as the paper
+    spells them (the index's terms are stems: "diffus" is shown as "diffusion")."""
     if not profile:
         return [[] for _ in nums]
     with catalog.store.session() as s:
@@ -138,8 +141,11 @@ def _shared_terms(
     out = []
     for n in nums:
         p = papers.get(n)
-        have = set(catalog.keyword.analyze(f"{p.title} {p.abstract}")) if p else set()
-        out.append([t for t, _ in profile if t in have][:5])
+        spelled: dict[str, str] = {}
+        for word in _WORD.findall(f"{p.title} {p.abstract}" if p else ""):
+            for term in catalog.keyword.analyze(word):
+                spelled.setdefault(term, word.lower())
+        out.append([spelled[t] for t, _ in profile if t in spelled][:5])
     return out
 
 
