@@ -212,7 +212,11 @@ def test_api_confirm_and_unsubscribe_and_openapi(
     unsub = subs.composer(mail_catalog).signer.make("unsubscribe", 1, 0)
     r = client.post("/api/subscriptions/unsubscribe", json={"token": unsub})
     assert r.status_code == 200 and r.json()["state"] == "unsubscribed"
-    assert client.post("/api/subscriptions/confirm", json={"token": "x.y.z"}).status_code == 400
+    forged = client.post("/api/subscriptions/confirm", json={"token": "x.y.z"})
+    assert forged.status_code == 400 and "error" in forged.json()
+    for page in ("/subscribe/confirm", "/unsubscribe", "/subscribe/manage"):
+        shown = client.get(page, params={"token": "x.y.z"})
+        assert shown.status_code == 400 and "text/html" in shown.headers["content-type"]
     assert client.post("/api/subscriptions", json={"email": "not an address"}).status_code == 400
     spec = client.get("/api/openapi.json").json()
     for path in ("/api/subscriptions", "/api/subscriptions/confirm",

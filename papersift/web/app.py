@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from papersift import __version__
 from papersift.config import Settings
 from papersift.index.query import QueryError
+from papersift.mail.tokens import TokenError
 from papersift.service.accounts import AccountError, Forbidden, Unauthorized
 from papersift.service.catalog import Catalog
 from papersift.service.searching import NotFound
@@ -112,6 +113,11 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 
     @app.exception_handler(AccountError)
     async def bad_account_input(request: Request, exc: AccountError) -> Response:
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(TokenError)
+    async def bad_token(request: Request, exc: TokenError) -> Response:
+        """A confirmation, unsubscribe or preferences link that is forged, expired or spent."""
         return _error(request, 400, str(exc))
 
     @app.exception_handler(RateLimited)

@@ -22,13 +22,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from papersift.mail.content import CONTENT_KINDS, CONTENT_TITLES
-from papersift.mail.tokens import TokenError
 from papersift.service import subscriptions as subs
 from papersift.service.accounts import AccountError, Principal
 from papersift.service.subscriptions import ContentKind, Frequency, SubscriptionOut
 from papersift.web.api import Cat
 from papersift.web.auth import CsrfError, check_csrf, csrf_token, viewer
-from papersift.web.pages import TEMPLATES, render_error
+from papersift.web.pages import TEMPLATES
 from papersift.web.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -93,50 +92,35 @@ async def subscribe_form(request: Request, cat_: Cat, background: BackgroundTask
 
 @pages.get("/subscribe/confirm", response_class=HTMLResponse)
 def confirm_page(request: Request, cat_: Cat, token: TokenQuery = "") -> HTMLResponse:
-    try:
-        subs.check_token(cat_, "confirm", token)
-    except TokenError as exc:
-        return render_error(request, 400, str(exc))
+    subs.check_token(cat_, "confirm", token)
     return _render(request, "subscribe_confirm.html", {"token": token, "done": None})
 
 
 @pages.post("/subscribe/confirm", response_class=HTMLResponse)
 async def confirm_form(request: Request, cat_: Cat, token: TokenQuery = "") -> HTMLResponse:
     await check_csrf(request)
-    try:
-        sub = subs.confirm(cat_, token)
-        manage = subs.manage_token_for_confirm(cat_, token)
-    except TokenError as exc:
-        return render_error(request, 400, str(exc))
+    sub = subs.confirm(cat_, token)
+    manage = subs.manage_token_for_confirm(cat_, token)
     return _render(request, "subscribe_confirm.html", {"done": sub, "manage_token": manage})
 
 
 @pages.get("/unsubscribe", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, cat_: Cat, token: TokenQuery = "") -> HTMLResponse:
-    try:
-        subs.check_token(cat_, "unsubscribe", token)
-    except TokenError as exc:
-        return render_error(request, 400, str(exc))
+    subs.check_token(cat_, "unsubscribe", token)
     return _render(request, "unsubscribe.html", {"token": token, "done": None})
 
 
 @pages.post("/unsubscribe", response_class=HTMLResponse)
 def unsubscribe_now(request: Request, cat_: Cat, token: TokenQuery = "") -> HTMLResponse:
     """RFC 8058 one-click target: no CSRF token, no sign-in (see the module docstring)."""
-    try:
-        sub = subs.unsubscribe(cat_, token)
-    except TokenError as exc:
-        return render_error(request, 400, str(exc))
+    sub = subs.unsubscribe(cat_, token)
     return _render(request, "unsubscribe.html", {"done": sub})
 
 
 @pages.get("/subscribe/manage", response_class=HTMLResponse)
 def manage_page(request: Request, cat_: Cat, token: TokenQuery = "") -> HTMLResponse:
-    try:
-        sub = subs.preferences(cat_, token)
-        unsubscribe = subs.unsubscribe_token(cat_, token)
-    except TokenError as exc:
-        return render_error(request, 400, str(exc))
+    sub = subs.preferences(cat_, token)
+    unsubscribe = subs.unsubscribe_token(cat_, token)
     ctx = {"sub": sub, "token": token, "unsubscribe_token": unsubscribe, "saved": False}
     return _render(request, "subscribe_manage.html", ctx)
 
@@ -146,19 +130,14 @@ async def manage_form(request: Request, cat_: Cat, token: TokenQuery = "") -> HT
     await check_csrf(request)
     form = await request.form()
     tags = [t for t in str(form.get("tags", "")).replace(",", " ").split() if t]
-    try:
-        sub = subs.update_preferences(
-            cat_,
-            token,
-            frequency=str(form.get("frequency", "daily")),
-            content=[str(c) for c in form.getlist("content")],
-            tags=tags,
-        )
-        unsubscribe = subs.unsubscribe_token(cat_, token)
-    except TokenError as exc:
-        return render_error(request, 400, str(exc))
-    except AccountError as exc:
-        return render_error(request, 400, str(exc))
+    sub = subs.update_preferences(
+        cat_,
+        token,
+        frequency=str(form.get("frequency", "daily")),
+        content=[str(c) for c in form.getlist("content")],
+        tags=tags,
+    )
+    unsubscribe = subs.unsubscribe_token(cat_, token)
     ctx = {"sub": sub, "token": token, "unsubscribe_token": unsubscribe, "saved": True}
     return _render(request, "subscribe_manage.html", ctx)
 
@@ -191,10 +170,6 @@ class PreferencesIn(TokenIn):
     tags: list[str] | None = Field(None, description="your tags for recommendation sections")
 
 
-def _bad(exc: Exception) -> JSONResponse:
-    return JSONResponse({"error": str(exc)}, status_code=400)
-
-
 async def _linkable(request: Request) -> Principal | None:
     """The caller's account, when it may be linked: API token, or session cookie with CSRF."""
     who = viewer(request)
@@ -223,12 +198,7 @@ async def api_subscribe(
     digest carry their saved searches and recommendations.
     """
     who = await _linkable(request)
-    try:
-        out = subs.subscribe(
-            cat_, body.email, frequency=body.frequency, content=body.content, who=who
-        )
-    except AccountError as exc:
-        return _bad(exc)
+    out = subs.subscribe(cat_, body.email, frequency=body.frequency, content=body.content, who=who)
     background.add_task(subs.send_mail, cat_, out)
     accepted = SubscribeAccepted(
         detail="if the address can receive digests, a mail with a confirmation link is on its way"
@@ -239,10 +209,7 @@ async def api_subscribe(
 @api.post("/confirm", response_model=SubscriptionOut, responses={400: {"description": "bad token"}})
 def api_confirm(body: TokenIn, cat_: Cat) -> Response:
     """Confirm with the token from the confirmation mail (valid 48 h)."""
-    try:
-        return JSONResponse(subs.confirm(cat_, body.token).model_dump(mode="json"))
-    except TokenError as exc:
-        return _bad(exc)
+    return JSONResponse(subs.confirm(cat_, body.token).model_dump(mode="json"))
 
 
 @api.post(
@@ -250,10 +217,7 @@ def api_confirm(body: TokenIn, cat_: Cat) -> Response:
 )
 def api_unsubscribe(body: TokenIn, cat_: Cat) -> Response:
     """Unsubscribe with the token of any digest's unsubscribe link; immediate, no sign-in."""
-    try:
-        return JSONResponse(subs.unsubscribe(cat_, body.token).model_dump(mode="json"))
-    except TokenError as exc:
-        return _bad(exc)
+    return JSONResponse(subs.unsubscribe(cat_, body.token).model_dump(mode="json"))
 
 
 @api.get(
@@ -261,10 +225,7 @@ def api_unsubscribe(body: TokenIn, cat_: Cat) -> Response:
 )
 def api_preferences(cat_: Cat, token: TokenQuery) -> Response:
     """A subscription's preferences, by the token of a digest's preferences link."""
-    try:
-        return JSONResponse(subs.preferences(cat_, token).model_dump(mode="json"))
-    except TokenError as exc:
-        return _bad(exc)
+    return JSONResponse(subs.preferences(cat_, token).model_dump(mode="json"))
 
 
 @api.put(
@@ -274,12 +235,9 @@ def api_preferences(cat_: Cat, token: TokenQuery) -> Response:
 )
 def api_update_preferences(body: PreferencesIn, cat_: Cat) -> Response:
     """Change frequency, content or recommendation tags; omitted fields stay as they are."""
-    try:
-        sub = subs.update_preferences(
-            cat_, body.token, frequency=body.frequency, content=body.content, tags=body.tags
-        )
-    except (TokenError, AccountError) as exc:
-        return _bad(exc)
+    sub = subs.update_preferences(
+        cat_, body.token, frequency=body.frequency, content=body.content, tags=body.tags
+    )
     return JSONResponse(sub.model_dump(mode="json"))
 
 
