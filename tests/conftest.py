@@ -130,3 +130,22 @@ def pg_catalog(tmp_path: Path, postgres_dsn: str) -> Iterator[Catalog]:
     cat = Catalog(Settings(data_dir=tmp_path / "data", db_url=url, search_rate_per_minute=0))
     yield cat
     cat.close()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium under Playwright, one per test module: the browser tests' set-up."""
+    import shutil
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+from typing import Any
 
-import pytest
 from mail_helpers import (
     SEND_AT,
     SEND_DAY,
@@ -21,14 +20,14 @@ from papersift.service.catalog import Catalog
 
 pytest_plugins = ["mail_fixtures"]  # the SMTP sink and mail catalogue fixtures
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
-def test_digest_renders_in_a_browser_with_its_links(mail_catalog: Catalog, sink: SmtpSink) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
+def test_digest_renders_in_a_browser_with_its_links(
+    mail_catalog: Catalog,
+    sink: SmtpSink,
+    browser: Any,  # the chromium fixture in conftest.py
+) -> None:
     populate_community(mail_catalog, TODAY)
     ann = accounts.authenticate(mail_catalog, "ann", "long password 1")
     library.save_search(mail_catalog, ann, "Warmup", "learning rate warmup")
@@ -39,20 +38,13 @@ def test_digest_renders_in_a_browser_with_its_links(mail_catalog: Catalog, sink:
     [mail] = sink.to("ann@example.org")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "digest.eml").write_bytes(mail.data)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )  # fmt: skip
-        page = browser.new_page(viewport={"width": 720, "height": 900})
-        page.set_content(mail.html)
-        titles = page.locator("a[href^='http://papersift.test/paper/']").all_inner_texts()
-        assert "Attention Is All You Need" in titles
-        assert page.locator("a", has_text="Unsubscribe").get_attribute("href", timeout=2000) == (
-            mail.header("List-Unsubscribe").strip("<>")
-        )
-        assert page.locator("a", has_text="code").count() >= 1
-        page.screenshot(path=str(ARTIFACTS / "digest.png"), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 720, "height": 900})
+    page.set_content(mail.html)
+    titles = page.locator("a[href^='http://papersift.test/paper/']").all_inner_texts()
+    assert "Attention Is All You Need" in titles
+    assert page.locator("a", has_text="Unsubscribe").get_attribute("href", timeout=2000) == (
+        mail.header("List-Unsubscribe").strip("<>")
+    )
+    assert page.locator("a", has_text="code").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "digest.png"), full_page=True)
     assert (ARTIFACTS / "digest.png").stat().st_size > 10_000

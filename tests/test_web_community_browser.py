@@ -26,7 +26,6 @@ from papersift.web.app import create_app
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Locator, Page
 
-browser = web.browser  # the module-scoped chromium fixture
 TAG = "Metric learning reading"
 SLUG = "metric-learning-reading"
 
