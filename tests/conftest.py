@@ -4,6 +4,7 @@ the shipped MiniLM encoder (no network, no stubs)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -149,3 +150,38 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(catalog: Catalog) -> Iterator[str]:
+    """The web app on a real port, served by uvicorn on a thread: for browsers and HTTP clients."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from papersift.web.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(catalog=catalog), host="127.0.0.1", port=port,
+                            log_level="warning")  # fmt: skip
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)

@@ -3,9 +3,6 @@ loopback: the client's only change is its base URL."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,8 +10,7 @@ from pathlib import Path
 import arxiv
 import httpx
 import pytest
-import uvicorn
-from conftest import SMALL, make_catalog
+from conftest import SMALL, live_server, make_catalog
 from fastapi.testclient import TestClient
 from lxml import etree
 
@@ -61,12 +57,6 @@ EXTRA = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     cat = make_catalog(tmp_path_factory.mktemp("arxiv-compat"))
@@ -77,19 +67,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
 
 @pytest.fixture(scope="module")
 def server(corpus: Catalog) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(catalog=corpus), host="127.0.0.1", port=port,
-                            log_level="warning")  # fmt: skip
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(corpus) as url:
+        yield url
 
 
 @pytest.fixture

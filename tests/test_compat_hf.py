@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SMALL, make_catalog
+from conftest import SMALL, free_port, make_catalog
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
@@ -42,12 +41,6 @@ HF_ITEM = {
 }  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _papersift_command() -> list[str]:
     script = Path(sys.executable).with_name("papersift")
     return [str(script)] if script.exists() else [sys.executable, "-m", "papersift.cli"]
@@ -60,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cat = make_catalog(data)
     ingest(cat, [*SMALL, record_from_item(HF_ITEM, "2025-10-01")], source="test", location="x")
     cat.close()
-    port = _free_port()
+    port = free_port()
     log = (data / "serve.log").open("w")
     env = {**os.environ, "PAPERSIFT_SEARCH_RATE_PER_MINUTE": "0"}
     cmd = [*_papersift_command(), "--data-dir", str(data), "serve", "--host", "127.0.0.1",

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from conftest import live_server
 
 from papersift.service.catalog import Catalog
-from papersift.web.app import create_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(demo_catalog: Catalog) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(catalog=demo_catalog), host="127.0.0.1", port=port,
-                            log_level="warning")  # fmt: skip
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(demo_catalog) as url:
+        yield url
 
 
 def test_search_page_finds_warmup_papers_and_opens_a_paper(server: str, browser) -> None:  # type: ignore[no-untyped-def]

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-import test_web_browser as web  # the same chromium launch and served-app set-up
-import uvicorn
+import test_web_browser as web  # its ARTIFACTS folder
+from conftest import live_server
 
 from papersift.config import Settings
 from papersift.demo import load_demo
 from papersift.service.catalog import Catalog
-from papersift.web.app import create_app
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Locator, Page
@@ -35,18 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh demo catalogue (not the session's shared one: these tests add users and votes)."""
     cat = Catalog(Settings(data_dir=tmp_path_factory.mktemp("community"), search_rate_per_minute=0))
     load_demo(cat)
-    port = web._free_port()
-    config = uvicorn.Config(create_app(catalog=cat), host="127.0.0.1", port=port,
-                            log_level="warning")  # fmt: skip
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(cat) as url:
+        yield url
     cat.close()
 
 
