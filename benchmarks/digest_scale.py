@@ -45,8 +45,9 @@ from sqlalchemy import func, insert, select, update
 
 from papersift.config import Settings
 from papersift.mail import content
-from papersift.mail.delivery import DigestRun, send_digests
+from papersift.mail.delivery import DigestRun
 from papersift.mail.periods import period_of
+from papersift.mail.sharding import send_digests
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
 from papersift.store.schema import (

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from papersift.cli import _catalog, _fail, main
+from papersift.cli import fail, main, open_catalog
 
 if TYPE_CHECKING:
     from papersift.service.accounts import Principal
@@ -30,7 +30,7 @@ def _user(catalog: Catalog, username: str) -> Principal:
     with catalog.store.session() as s:
         user = user_by_username(s, username)
         if user is None:
-            _fail(f"no user {username!r} (create one with `papersift user add`)")
+            fail(f"no user {username!r} (create one with `papersift user add`)")
         assert user is not None
         return Principal.of(user)
 
@@ -59,7 +59,7 @@ def _errors(fn: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except (AccountError, Forbidden, NotFound, LookupError, ValueError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
     return wrapper
 
@@ -80,7 +80,7 @@ def user_add(ctx: click.Context, username: str, email: str, admin: bool, passwor
     """Create an account (the first account on a server is its admin)."""
     from papersift.service import accounts
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     who = accounts.sign_up(cat, username, email, password)
     if admin and not who.is_admin:
         accounts.set_admin(cat, username)
@@ -96,7 +96,7 @@ def user_token(ctx: click.Context, username: str, name: str) -> None:
     """Create an API token for a user (printed once)."""
     from papersift.service import accounts
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     click.echo(accounts.create_token(cat, _user(cat, username), name).token)
 
 
@@ -110,7 +110,7 @@ def vote(ctx: click.Context, paper_id: str, username: str, undo: bool) -> None:
     """Upvote a paper (once per user)."""
     from papersift.service import community
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     out = community.vote(cat, _user(cat, username), paper_id, up=not undo)
     click.echo(f"{out.paper_id}: {out.votes} votes")
 
@@ -141,10 +141,10 @@ def daily(
     from papersift.service import community
     from papersift.service.dates import period_range
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     if paper_id:
         if not username:
-            _fail("--submit needs --user")
+            fail("--submit needs --user")
         pid, when, added = community.submit(cat, _user(cat, str(username)), paper_id)
         click.echo(f"{pid} {'added to' if added else 'was already on'} the list of {when}")
         return
@@ -170,7 +170,7 @@ def trending(
     """Trending papers, each with the computation of its score."""
     from papersift.service import community
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     out = community.trending(
         cat,
         window=cast("Window", window),
@@ -196,7 +196,7 @@ def tag_add(ctx: click.Context, name: str, paper_ids: tuple[str, ...], username:
     """Save papers into a tag (created, private, if new)."""
     from papersift.service import library
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     who = _user(cat, username)
     for pid in paper_ids:
         item = library.tag_paper(cat, who, name, pid)
@@ -213,7 +213,7 @@ def tag_remove(ctx: click.Context, slug: str, paper_id: str, username: str) -> N
     """Take a paper out of a tag."""
     from papersift.service import library
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     library.untag_paper(cat, _user(cat, username), slug, paper_id)
 
 
@@ -227,7 +227,7 @@ def tag_list(ctx: click.Context, slug: str | None, username: str, as_json: bool)
     """List a user's tags, or the papers in one tag."""
     from papersift.service import library
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     who = _user(cat, username)
     if slug is None:
         tags = library.tags(cat, who)
@@ -252,7 +252,7 @@ def tag_publish(ctx: click.Context, slug: str, username: str, private: bool) -> 
     """Make a tag public (its papers, never your notes) at /u/USER/tags/SLUG."""
     from papersift.service import library
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     t = library.update_tag(cat, _user(cat, username), slug, is_public=not private)
     click.echo(f"{t.owner}/{t.slug} is {'public' if t.is_public else 'private'}")
 
@@ -267,7 +267,7 @@ def tag_bibtex(ctx: click.Context, slug: str | None, username: str) -> None:
     from papersift.export.bibtex import to_bibtex
     from papersift.service import library
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     out = library.library(cat, _user(cat, username), tag=slug)
     sys.stdout.write(to_bibtex(i.card.paper for i in out.items))
 
@@ -286,7 +286,7 @@ def recommend(
     """Unseen papers ranked by a model of what the user saved."""
     from papersift.service import recommending
 
-    cat = _catalog(ctx)
+    cat = open_catalog(ctx)
     out = recommending.recommend(cat, _user(cat, username), tag=tag_slug, filter=flt, k=limit)
     if as_json:
         click.echo(out.model_dump_json(indent=1))

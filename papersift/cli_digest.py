@@ -21,19 +21,19 @@ if TYPE_CHECKING:
 def _catalog(ctx: click.Context) -> Catalog:
     from papersift import cli  # imported late: cli.py registers this group at its end
 
-    return cli._catalog(ctx)
+    return cli.open_catalog(ctx)
 
 
 def _date(value: str | None) -> date | None:
     from papersift import cli
 
-    return cli._date(value)
+    return cli.parse_date_option(value)
 
 
 def _fail(message: str) -> None:
     from papersift import cli
 
-    cli._fail(message)
+    cli.fail(message)
 
 
 @click.group()
@@ -77,7 +77,7 @@ def send(ctx: click.Context, day: str | None, dry_run: bool, quiet: bool, worker
 
     Exit code: 0 sent something, 1 nothing to send, 3 SMTP server unreachable.
     """
-    from papersift.mail.delivery import send_digests
+    from papersift.mail.sharding import send_digests
 
     when: date | None = _date(day)
     catalog = _catalog(ctx)

@@ -17,7 +17,7 @@ from mail_helpers import (
     subprocess_env,
 )
 
-from papersift.mail.delivery import FAULT_ENV, FAULT_EXIT
+from papersift.mail.faults import FAULT_ENV, FAULT_EXIT
 from papersift.service.catalog import Catalog
 
 pytest_plugins = ["mail_fixtures"]  # the SMTP sink and mail catalogue fixtures

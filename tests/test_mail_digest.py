@@ -16,12 +16,14 @@ from mail_helpers import (
     populate_community,
 )
 
-from papersift.mail import delivery
-from papersift.mail.delivery import backoff, send_digests
+from papersift.mail import claims, delivery
+from papersift.mail.claims import backoff
 from papersift.mail.periods import parse_period, period_of
+from papersift.mail.sharding import send_digests
 from papersift.service import accounts, community, library
 from papersift.service import subscriptions as subs
 from papersift.service.catalog import Catalog
+from papersift.store import deliveries
 from papersift.store import subscriptions as db
 
 pytest_plugins = ["mail_fixtures"]  # the SMTP sink and mail catalogue fixtures
@@ -196,7 +198,7 @@ def test_refused_recipients_do_not_stop_the_run_and_are_retried_with_backoff(
     assert log["gone@example.org"][:2] == ("failed", 1)
     assert log["busy@example.org"][:2] == ("failed", 1)
     with mail_catalog.store.session() as s:
-        row = db.delivery(s, 2, SEND_DAY.isoformat())
+        row = deliveries.delivery(s, 2, SEND_DAY.isoformat())
         assert row is not None and row.last_error and "550" in row.last_error
         assert row.next_attempt_at is not None
         wait = row.next_attempt_at - SEND_AT
@@ -229,9 +231,9 @@ def test_gives_up_after_max_attempts(mail_catalog: Catalog, sink: SmtpSink) -> N
     at = SEND_AT
     for _ in range(delivery.MAX_ATTEMPTS):
         send_digests(mail_catalog, SEND_DAY, now=at)
-        at += delivery.BACKOFF_MAX + timedelta(minutes=1)
+        at += claims.BACKOFF_MAX + timedelta(minutes=1)
     with mail_catalog.store.session() as s:
-        row = db.delivery(s, 1, SEND_DAY.isoformat())
+        row = deliveries.delivery(s, 1, SEND_DAY.isoformat())
         assert row is not None
         assert (row.status, row.attempts, row.next_attempt_at) == (
             "failed",

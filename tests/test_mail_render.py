@@ -14,7 +14,7 @@ from mail_helpers import (
     populate_community,
 )
 
-from papersift.mail.delivery import send_digests
+from papersift.mail.sharding import send_digests
 from papersift.service import accounts, library
 from papersift.service.catalog import Catalog
 

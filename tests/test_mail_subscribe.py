@@ -19,7 +19,7 @@ from mail_helpers import (
 )
 
 from papersift.mail import tokens
-from papersift.mail.delivery import send_digests
+from papersift.mail.sharding import send_digests
 from papersift.mail.tokens import TokenError
 from papersift.service import subscriptions as subs
 from papersift.service.catalog import Catalog

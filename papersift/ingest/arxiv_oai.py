@@ -1,11 +1,11 @@
 """arXiv OAI-PMH source (``arxiv-oai``): bulk metadata harvest with resumable paging.
 
 arXiv exposes every article through OAI-PMH 2.0 (https://info.arxiv.org/help/oa/index.html):
-``ListRecords`` pages of about a thousand records chained by ``resumptionToken``. Two of its
-metadata formats are read here: ``arXiv`` (authors split into keyname/forenames/suffix, created
-and updated dates) and ``arXivRaw`` (authors as typed, the full version history with RFC 2822
-dates). arXiv implements flow control with ``HTTP 503`` + ``Retry-After`` (OAI-PMH 3.5), which
-:func:`harvest` obeys a bounded number of times.
+``ListRecords`` pages of about a thousand records chained by ``resumptionToken``. This module
+holds the protocol side: the ListRecords envelope, record headers, OAI errors and the paging loop.
+What sits inside each record's ``<metadata>`` (the ``arXiv`` and ``arXivRaw`` formats) is read
+by :mod:`papersift.ingest.arxiv_metadata`. arXiv implements flow control with ``HTTP 503`` +
+``Retry-After`` (OAI-PMH 3.5), which :func:`harvest` obeys a bounded number of times.
 
 Deleted records (``<header status="deleted">``) are skipped: they carry no metadata, and arXiv
 only withdraws (never deletes) papers in practice, so there is nothing to store. An OAI
@@ -16,32 +16,21 @@ loading or network access, because they are untrusted input.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Final
 
 import httpx
 from lxml import etree
 
+from papersift.ingest.arxiv_metadata import SOURCE, BadRecord, format_namespace, parse_metadata
 from papersift.ingest.http import Pacer, PoliteGetter, RemoteSourceError, RetryPolicy, Sleep
-from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseProblem
-from papersift.ingest.xml import all_text, child_text, parse_untrusted, stripped_texts
+from papersift.ingest.xml import all_text, parse_untrusted, stripped_texts
 
-SOURCE: Final = "arxiv-oai"
 DEFAULT_BASE_URL: Final = "https://export.arxiv.org/oai2"
 OAI_NS: Final = "http://www.openarchives.org/OAI/2.0/"
-FORMAT_NAMESPACES: Final = {
-    "arXiv": "http://arxiv.org/OAI/arXiv/",
-    "arXivRaw": "http://arxiv.org/OAI/arXivRaw/",
-}
-_SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv|v)\.?$", re.IGNORECASE)
-_AND = re.compile(r"\s+and\s+|\s*&\s*")
-_VERSION_LABEL = re.compile(r"^v?(\d+)$")
 
 Item = PaperRecord | ParseProblem
 
@@ -59,10 +48,6 @@ class OaiError(OaiHarvestError):
         self.message = message
 
 
-class _BadRecord(Exception):
-    """A record whose metadata we cannot read."""
-
-
 # --------------------------------------------------------------------------- parsing
 
 
@@ -76,7 +61,7 @@ def parse_list_records(
     :class:`OaiError`, and content that is not an OAI-PMH document raises
     :class:`OaiHarvestError`.
     """
-    namespace = _format_namespace(metadata_prefix)
+    namespace = format_namespace(metadata_prefix)
     root = parse_untrusted(content, OaiHarvestError, what="OAI-PMH XML", expected="OAI-PMH XML")
     if root.tag != f"{{{OAI_NS}}}OAI-PMH":
         raise OaiHarvestError(f"not an OAI-PMH response (root element {root.tag!r})")
@@ -92,14 +77,6 @@ def parse_list_records(
             items.append(item)
     token = list_records.findtext(f"{{{OAI_NS}}}resumptionToken")
     return items, (token.strip() or None) if token is not None else None
-
-
-def _format_namespace(metadata_prefix: str) -> str:
-    try:
-        return FORMAT_NAMESPACES[metadata_prefix]
-    except KeyError:
-        known = ", ".join(FORMAT_NAMESPACES)
-        raise ValueError(f"unsupported metadataPrefix {metadata_prefix!r} (use {known})") from None
 
 
 def _check_oai_errors(root: etree._Element) -> bool:
@@ -128,10 +105,9 @@ def _parse_record(
     metadata = record.find(f"{{{OAI_NS}}}metadata/{{{namespace}}}{metadata_prefix}")
     if metadata is None:
         return ParseProblem(SOURCE, where, f"record has no {metadata_prefix} metadata")
-    fields = _Fields(metadata, namespace)
     try:
-        parsed = _parse_arxiv(fields) if metadata_prefix == "arXiv" else _parse_arxiv_raw(fields)
-    except _BadRecord as exc:
+        parsed = parse_metadata(metadata, namespace, metadata_prefix)
+    except BadRecord as exc:
         return ParseProblem(SOURCE, where, str(exc))
     if header is not None:
         parsed.extra["oai_datestamp"] = (header.findtext(f"{{{OAI_NS}}}datestamp") or "").strip()
@@ -141,201 +117,6 @@ def _parse_record(
 
 def _set_specs(header: etree._Element) -> list[str]:
     return stripped_texts(header.iterfind(f"{{{OAI_NS}}}setSpec"))
-
-
-@dataclass
-class _Fields:
-    """Child-element access for one metadata block in its format's namespace."""
-
-    element: etree._Element
-    namespace: str
-    extra: dict[str, object] = field(default_factory=dict)
-
-    def text(self, name: str) -> str | None:
-        return child_text(self.element, f"{{{self.namespace}}}{name}")
-
-    def children(self, path: str) -> list[etree._Element]:
-        qualified = "/".join(f"{{{self.namespace}}}{step}" for step in path.split("/"))
-        return list(self.element.iterfind(qualified))
-
-    def keep(self, *names: str) -> None:
-        """Copy optional fields worth keeping (license, report number...) into ``extra``."""
-        for name in names:
-            value = self.text(name)
-            if value:
-                self.extra[name.replace("-", "_")] = value
-
-
-def _required_id(fields: _Fields) -> str:
-    raw = fields.text("id")
-    arxiv_id = parse_arxiv_id(raw)[0]
-    if arxiv_id is None:
-        raise _BadRecord(f"record id {raw!r} is not an arXiv identifier")
-    return arxiv_id
-
-
-def _required_title(fields: _Fields, arxiv_id: str) -> str:
-    title = fields.text("title")
-    if title is None:
-        raise _BadRecord(f"{arxiv_id}: record has no title")
-    return title
-
-
-def _common_record(fields: _Fields, arxiv_id: str) -> PaperRecord:
-    """The fields both formats share, named the same in both schemas."""
-    fields.keep("license", "report-no", "msc-class", "acm-class")
-    categories = (fields.text("categories") or "").split()
-    if categories:
-        fields.extra["primary_category"] = categories[0]
-    return PaperRecord(
-        title=_required_title(fields, arxiv_id),
-        abstract=fields.text("abstract") or "",
-        source=SOURCE,
-        arxiv_id=arxiv_id,
-        doi=fields.text("doi"),
-        categories=categories,
-        comment=fields.text("comments"),
-        journal_ref=fields.text("journal-ref"),
-        extra=fields.extra,
-    )
-
-
-# --- metadataPrefix=arXiv
-
-
-def _parse_arxiv(fields: _Fields) -> PaperRecord:
-    """``arXiv`` format: structured authors, ``created``/``updated`` as ISO dates, no version."""
-    arxiv_id = _required_id(fields)
-    record = _common_record(fields, arxiv_id)
-    record.authors, affiliations = _structured_authors(fields)
-    if any(affiliations):
-        record.extra["affiliations"] = affiliations
-    record.published = _iso_date(fields.text("created"), "created", arxiv_id)
-    record.updated = _iso_date(fields.text("updated"), "updated", arxiv_id) or record.published
-    return record
-
-
-def _structured_authors(fields: _Fields) -> tuple[list[str], list[list[str]]]:
-    """``forenames keyname suffix`` per <author>, in order, with their <affiliation>s."""
-    names: list[str] = []
-    affiliations: list[list[str]] = []
-    for author in fields.children("authors/author"):
-        part = _Fields(author, fields.namespace)
-        name = " ".join(
-            p for p in (part.text("forenames"), part.text("keyname"), part.text("suffix")) if p
-        )
-        if not name:
-            continue
-        names.append(name)
-        affiliations.append(stripped_texts(part.children("affiliation")))
-    return names, affiliations
-
-
-def _iso_date(text: str | None, name: str, arxiv_id: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise _BadRecord(f"{arxiv_id}: unreadable {name} date {text!r}") from exc
-
-
-# --- metadataPrefix=arXivRaw
-
-
-def _parse_arxiv_raw(fields: _Fields) -> PaperRecord:
-    """``arXivRaw`` format: authors as one string, dates and version from the version history."""
-    arxiv_id = _required_id(fields)
-    record = _common_record(fields, arxiv_id)
-    record.authors = split_authors(fields.text("authors") or "")
-    submitter = fields.text("submitter")
-    if submitter:
-        record.extra["submitter"] = submitter
-    versions = _versions(fields, arxiv_id)
-    if versions:
-        record.version = versions[-1].number
-        record.published = versions[0].submitted.date()
-        record.updated = versions[-1].submitted.date()
-        record.extra["versions"] = [
-            {"version": v.number, "submitted": v.submitted.isoformat()} for v in versions
-        ]
-    return record
-
-
-@dataclass(frozen=True)
-class _Version:
-    number: int
-    submitted: datetime
-
-
-def _versions(fields: _Fields, arxiv_id: str) -> list[_Version]:
-    """The <version version="vN"><date>RFC 2822</date> history, ordered by version number."""
-    versions: list[_Version] = []
-    for element in fields.children("version"):
-        label = (element.get("version") or "").strip()
-        match = _VERSION_LABEL.match(label)
-        if match is None:
-            raise _BadRecord(f"{arxiv_id}: unreadable version label {label!r}")
-        date_text = _Fields(element, fields.namespace).text("date") or ""
-        versions.append(_Version(int(match.group(1)), _rfc2822(date_text, arxiv_id)))
-    return sorted(versions, key=lambda v: v.number)
-
-
-def _rfc2822(text: str, arxiv_id: str) -> datetime:
-    """``Mon, 2 Apr 2007 19:18:42 GMT`` as an aware UTC datetime."""
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError) as exc:
-        raise _BadRecord(f"{arxiv_id}: unreadable version date {text!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def split_authors(text: str) -> list[str]:
-    """Split an arXivRaw author string into names, in order.
-
-    arXiv keeps authors as the submitter typed them: names separated by commas or ``and``,
-    affiliations in parentheses, sometimes numbered (``A. One (1), B. Two (2) ((1) MIT, (2)
-    CERN)``), LaTeX accents in braces. Parenthesised text is dropped, separators inside braces
-    are ignored, and a lone ``Jr.``/``III`` rejoins the name before it.
-    """
-    pieces: list[str] = []
-    current: list[str] = []
-    parens = braces = 0
-    for char in text:
-        if char == "(":
-            parens += 1
-        elif char == ")" and parens:
-            parens -= 1
-        elif parens:
-            continue
-        elif char in "{}":
-            braces += 1 if char == "{" else -1 if braces else 0
-            current.append(char)
-        elif char in ",;" and braces == 0:
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    pieces.append("".join(current))
-    return _join_suffixes(
-        name for piece in pieces for name in _AND.split(piece) if name.strip(" .") != "et al"
-    )
-
-
-def _join_suffixes(names: Iterable[str]) -> list[str]:
-    """Collapse whitespace, drop empties, and glue a lone suffix to the preceding name."""
-    result: list[str] = []
-    for raw in names:
-        name = " ".join(raw.split())
-        if not name:
-            continue
-        if result and _SUFFIX.match(name):
-            result[-1] = f"{result[-1]} {name}"
-        else:
-            result.append(name)
-    return result
 
 
 # --------------------------------------------------------------------------- harvesting
@@ -367,7 +148,7 @@ def harvest(
     submission date. 503/429/5xx and network failures are retried ``max_retries`` times, waiting
     what ``Retry-After`` asks (capped at ``max_wait_s``) or an exponential backoff.
     """
-    _format_namespace(metadata_prefix)  # fail now, not at the first next()
+    format_namespace(metadata_prefix)  # fail now, not at the first next()
     if resumption_token:
         params = {"verb": "ListRecords", "resumptionToken": resumption_token}
     else:

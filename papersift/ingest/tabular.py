@@ -3,7 +3,8 @@
 People bring their own exports (a Kaggle CSV, a scraper's daily JSONL, a spreadsheet), so column
 names vary: without a ``mapping`` the usual names are found case-insensitively (see
 :data:`FIELD_ALIASES`). Lists arrive as JSON lists, Python literals (``"['cs.LG', 'cs.AI']"``) or
-delimited strings, and all three are read.
+delimited strings, and all three are read: the coercion of cell values lives in
+:mod:`papersift.ingest.cells`, so this module only reads files and maps columns to fields.
 
 Opening, decoding and date/author helpers shared with the other file parsers live in
 :mod:`papersift.ingest.files`.
@@ -11,25 +12,16 @@ Opening, decoding and date/author helpers shared with the other file parsers liv
 
 from __future__ import annotations
 
-import ast
 import csv
 import dataclasses
-import json
-import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from papersift.ingest.files import (
-    FormatError,
-    TextLines,
-    iter_json_lines,
-    open_binary,
-    parse_date,
-    split_authors,
-)
+from papersift.ingest.cells import RowError, as_list, as_text, as_version
+from papersift.ingest.files import FormatError, TextLines, iter_json_lines, open_binary, parse_date
 from papersift.ingest.normalize import parse_arxiv_id
 from papersift.ingest.records import PaperRecord, ParseItem, ParseProblem
 
@@ -56,14 +48,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 
 _TEXT_FIELDS = ("title", "abstract", "comment", "journal_ref", "doi", "abs_url", "pdf_url")
 _MAPPABLE = {f.name for f in dataclasses.fields(PaperRecord)} - {"source", "extra"}
-_LITERAL_MAX = 100_000  # ast.literal_eval is safe but not cheap; longer strings are split instead
 _CSV_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
-
-_LIST_SPLIT = re.compile(r"[\s,;|]+")
-
-
-class _RowError(ValueError):
-    """One record holds a value of the wrong type; reported as a ParseProblem, never raised out."""
 
 
 # --- the tabular parser -----------------------------------------------------------------------
@@ -289,7 +274,7 @@ def _build(
     """Turn one row into a record, or a problem naming the field that was unusable."""
     try:
         record = _record_from_row(row, columns, source)
-    except _RowError as exc:
+    except RowError as exc:
         return ParseProblem(source, where, str(exc))
     if "title" not in columns:
         return ParseProblem(source, where, f"no title field among {sorted(row)[:12]}")
@@ -305,25 +290,25 @@ def _record_from_row(
         col = columns.get(field_name)
         return None if col is None else row.get(col)
 
-    text = {name: _as_text(get(name), name) for name in _TEXT_FIELDS}
+    text = {name: as_text(get(name), name) for name in _TEXT_FIELDS}
     record = PaperRecord(
         title=text["title"],
         abstract=text["abstract"],
-        authors=_as_list(get("authors"), "authors"),
+        authors=as_list(get("authors"), "authors"),
         source=source,
         doi=text["doi"] or None,
-        categories=_as_list(get("categories"), "categories"),
+        categories=as_list(get("categories"), "categories"),
         published=parse_date(get("published")),
         updated=parse_date(get("updated")),
         comment=text["comment"] or None,
         journal_ref=text["journal_ref"] or None,
         abs_url=text["abs_url"] or None,
         pdf_url=text["pdf_url"] or None,
-        code_urls=_as_list(get("code_urls"), "code_urls"),
+        code_urls=as_list(get("code_urls"), "code_urls"),
     )
     if record.abs_url and "/pdf/" in record.abs_url and not record.pdf_url:
         record.pdf_url, record.abs_url = record.abs_url, None  # a "url" column holding the PDF
-    _fill_ids(record, _as_text(get("arxiv_id"), "arxiv_id"), get("version"))
+    _fill_ids(record, as_text(get("arxiv_id"), "arxiv_id"), get("version"))
     return record
 
 
@@ -339,81 +324,4 @@ def _fill_ids(record: PaperRecord, raw_id: str, raw_version: object) -> None:
                 if arxiv_id:
                     break
     record.arxiv_id = arxiv_id
-    record.version = _as_version(raw_version) or version
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _as_text(value: object, field_name: str) -> str:
-    if _missing(value):
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise _RowError(f"{field_name}: expected text, got {type(value).__name__}")
-
-
-def _as_version(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if value > 0 else None
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*v?(\d{1,4})\s*", value, re.IGNORECASE)
-        if m and int(m.group(1)) > 0:
-            return int(m.group(1))
-    return None
-
-
-def _as_list(value: object, field_name: str) -> list[str]:
-    """A list field from a JSON list, a Python-literal or JSON string, or a delimited string."""
-    if _missing(value) or value == "":
-        return []
-    if isinstance(value, list | tuple):
-        return [s for s in (_list_item(v, field_name) for v in value) if s]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return [str(value)]
-    if not isinstance(value, str):
-        raise _RowError(f"{field_name}: expected a list or text, got {type(value).__name__}")
-    text = value.strip()
-    literal = _literal_list(text)
-    if literal is not None:
-        return [s for s in (_list_item(v, field_name) for v in literal) if s]
-    if field_name == "authors":
-        return (
-            [a.strip() for a in text.split(";") if a.strip()]
-            if ";" in text
-            else split_authors(text)
-        )
-    return [s for s in _LIST_SPLIT.split(text.strip("[]()")) if s]
-
-
-def _literal_list(text: str) -> list[Any] | None:
-    """``["a", "b"]`` or ``['a', 'b']`` as a list; None when the text is not such a literal.
-
-    ``ast.literal_eval`` evaluates literals only (never code); long strings skip it because
-    parsing them costs memory for no gain.
-    """
-    if len(text) < 2 or text[0] not in "[(" or text[-1] not in "])" or len(text) > _LITERAL_MAX:
-        return None
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        try:
-            parsed = ast.literal_eval(text)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            return None
-    return list(parsed) if isinstance(parsed, list | tuple) else None
-
-
-def _list_item(value: object, field_name: str) -> str:
-    if _missing(value):
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, dict) and isinstance(value.get("name"), str):
-        return str(value["name"]).strip()  # authors as [{"name": ...}]
-    raise _RowError(f"{field_name}: unexpected {type(value).__name__} in the list")
+    record.version = as_version(raw_version) or version

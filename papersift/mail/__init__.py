@@ -9,6 +9,9 @@ One module per stage:
 - ``compose.py``   Jinja2 templates (``templates/``) to a multipart text + HTML message
 - ``smtp.py``      any SMTP server (plain, STARTTLS, TLS, AUTH), failures sorted by meaning
 - ``delivery.py``  the run: claim, send, record in the delivery log; the exact guarantee
+- ``claims.py``    who holds a claim (run owners, liveness) and when a failed send is retried
+- ``sharding.py``  ``send_digests``: one run here, or shards across worker processes
+- ``faults.py``    the crash hook the crash-recovery tests inject
 - ``scheduler.py`` the optional in-process scheduler of ``papersift serve``
 - ``preview.py``   one subscriber's digest without sending (``papersift digest preview``)
 

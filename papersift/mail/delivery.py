@@ -37,76 +37,40 @@ the run. A server that cannot be reached :data:`MAX_UNREACHABLE` times in a row 
 Failed deliveries of earlier periods (up to :data:`RETRY_WINDOW` old) are retried too. Periods
 for which no run happened at all are not backfilled (``--date`` does that on purpose).
 
-Testing hook: ``PAPERSIFT_DIGEST_FAULT=after-accept:N`` (or ``after-claim:N``) makes the process
-exit abruptly (``os._exit``) after the N-th message was accepted by SMTP (or claimed), which is
-how the tests kill a run at the worst moment.
+Testing hook: ``PAPERSIFT_DIGEST_FAULT`` (papersift.mail.faults) makes the process exit abruptly
+right after a claim or an SMTP acceptance, which is how the tests kill a run at the worst moment.
+
+Around this module: :func:`papersift.mail.sharding.send_digests` starts runs (one here, or one
+per worker process); papersift.mail.claims tells whether a claim's holder is still alive and
+computes the backoff; papersift.store.deliveries has the SQL of the delivery log.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from papersift.config import Settings
 from papersift.mail import content
+from papersift.mail.claims import backoff, mark_done, mark_running, new_owner, takeable
 from papersift.mail.compose import Composer, Outgoing
+from papersift.mail.faults import fault_from_env
 from papersift.mail.periods import FREQUENCIES, Period, parse_period, period_of
 from papersift.mail.smtp import Rejected, SendError, SmtpTransport, Transport, Unreachable
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
-from papersift.store import subscriptions as db
+from papersift.store import deliveries, subscriptions
 from papersift.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-BACKOFF_BASE = timedelta(minutes=15)
-BACKOFF_MAX = timedelta(hours=12)
 RETRY_WINDOW = timedelta(days=7)
 MAX_UNREACHABLE = 3
 BATCH = 500
-FAULT_ENV = "PAPERSIFT_DIGEST_FAULT"
-FAULT_EXIT = 70
 Progress = Callable[[int, int], None]  # (done, total)
-
-_live_runs: set[str] = set()  # owners of the runs alive in this process
-_live_lock = threading.Lock()
-
-
-def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def owner_alive(owner: str) -> bool:
-    """False only when we know the run is gone: same host, and its process no longer exists."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return True
-    host, pid = parts[0], int(parts[1])
-    if host != socket.gethostname():
-        return True  # another machine: wait for the lease to expire
-    if pid == os.getpid():
-        with _live_lock:
-            return owner in _live_runs
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_MAX)
 
 
 @dataclass
@@ -141,20 +105,6 @@ class RunReport:
         return text
 
 
-class _Fault:
-    def __init__(self, spec: str) -> None:
-        kind, _, n = spec.partition(":")
-        self.kind = kind.strip()
-        self.at = int(n) if n.strip().isdigit() else 1
-        self.seen = 0
-
-    def point(self, kind: str) -> None:
-        if kind == self.kind:
-            self.seen += 1
-            if self.seen >= self.at:
-                os._exit(FAULT_EXIT)
-
-
 class _Abort(Exception):
     pass
 
@@ -170,7 +120,7 @@ class DigestRun:
         dry_run: bool = False,
         transport: Transport | None = None,
         progress: Progress | None = None,
-        shard: db.Shard | None = None,
+        shard: deliveries.Shard | None = None,
     ) -> None:
         self.catalog = catalog
         self.shard = shard
@@ -189,8 +139,7 @@ class DigestRun:
         self._unreachable = 0
         self._done = 0
         self._total = 0
-        spec = os.environ.get(FAULT_ENV, "")
-        self._fault = _Fault(spec) if spec else None
+        self._fault = fault_from_env()
         self.report = RunReport(periods=[], dry_run=dry_run)
 
     # -- the run ------------------------------------------------------------------------------
@@ -199,11 +148,12 @@ class DigestRun:
         day = day or self.now.date()
         periods = [period_of(day, f) for f in frequencies]  # type: ignore[arg-type]
         self.report.periods = [p.key for p in periods]
-        with _live_lock:
-            _live_runs.add(self.owner)
+        mark_running(self.owner)
         try:
             with self.catalog.store.session() as s:
-                self._total = sum(db.due_count(s, p.frequency, p.key, self.shard) for p in periods)
+                self._total = sum(
+                    deliveries.due_count(s, p.frequency, p.key, self.shard) for p in periods
+                )
             self.report.due = self._total
             for period in periods:
                 self._period(period)
@@ -211,8 +161,7 @@ class DigestRun:
         except _Abort as exc:
             self.report.aborted = str(exc)
         finally:
-            with _live_lock:
-                _live_runs.discard(self.owner)
+            mark_done(self.owner)
             if self._transport is not None and self._own_transport:
                 self._transport.close()
         self.report.renders = self.composer.renders
@@ -233,7 +182,7 @@ class DigestRun:
         after = 0
         while True:
             with self.catalog.store.session() as s:
-                rows = db.due_batch(
+                rows = deliveries.due_batch(
                     s, period.frequency, period.key, after_id=after, limit=BATCH, shard=self.shard
                 )
             if not rows:
@@ -243,13 +192,13 @@ class DigestRun:
 
     def _retries(self, current: set[str]) -> None:
         with self.catalog.store.session() as s:
-            due = db.retries_due(
+            due = deliveries.retries_due(
                 s, self.now, created_after=self.now - RETRY_WINDOW, skip_periods=current
             )
             if self.shard is not None:
                 due = [(i, key) for i, key in due if i % self.shard[1] == self.shard[0]]
-            rows = [(key, db.due_for(s, sub_id, key)) for sub_id, key in due]
-        by_period: dict[str, list[db.DueRow]] = {}
+            rows = [(key, deliveries.due_for(s, sub_id, key)) for sub_id, key in due]
+        by_period: dict[str, list[deliveries.DueRow]] = {}
         for key, row in rows:
             if row is not None:
                 by_period.setdefault(key, []).append(row)
@@ -260,7 +209,7 @@ class DigestRun:
             self._batch(parse_period(key), batch)
 
     # -- one batch of subscribers -------------------------------------------------------------
-    def _batch(self, period: Period, rows: list[db.DueRow]) -> None:
+    def _batch(self, period: Period, rows: list[deliveries.DueRow]) -> None:
         ids = [r.id for r in rows]
         wants_user = [
             r.user_id
@@ -268,14 +217,14 @@ class DigestRun:
             if r.user_id is not None and {"searches", "recommendations"} & set(r.content)
         ]
         with self.catalog.store.session() as s:
-            hist = db.history(s, ids, self.now - timedelta(days=content.HISTORY_DAYS))
-            users = db.users(s, wants_user)
-            searches = db.saved_searches(s, wants_user)
+            hist = deliveries.history(s, ids, self.now - timedelta(days=content.HISTORY_DAYS))
+            users = subscriptions.users(s, wants_user)
+            searches = subscriptions.saved_searches(s, wants_user)
         shared = self.shared(period)
         self.sources.prefetch(q for rows_ in searches.values() for _, _, q in rows_)
-        empties: list[tuple[db.DueRow, str | None]] = []
+        empties: list[tuple[deliveries.DueRow, str | None]] = []
         for row in rows:
-            workable, stale = self._workable(row)
+            workable, stale = takeable(row, self.now)
             if not workable:
                 self.report.skipped += 1
                 self._tick()
@@ -312,21 +261,9 @@ class DigestRun:
         if self.progress is not None:
             self.progress(self._done, self._total)
 
-    def _workable(self, row: db.DueRow) -> tuple[bool, str | None]:
-        """Can this run take the row now? And whose dead claim it would take over."""
-        if row.status is None:
-            return True, None
-        if row.status == "failed":
-            return row.next_attempt_at is not None and row.next_attempt_at <= self.now, None
-        if row.claimed_until is None or row.claimed_until < self.now:
-            return True, None
-        if row.claimed_by and not owner_alive(row.claimed_by):
-            return True, row.claimed_by
-        return False, None
-
     def subscriber(
         self,
-        row: db.DueRow,
+        row: deliveries.DueRow,
         users: dict[int, tuple[str, bool]],
         searches: dict[int, list[tuple[str, str, str]]],
     ) -> content.Subscriber:
@@ -344,7 +281,9 @@ class DigestRun:
             searches=tuple(searches.get(row.user_id, [])) if row.user_id is not None else (),
         )
 
-    def _settle_empty(self, period: Period, empties: list[tuple[db.DueRow, str | None]]) -> None:
+    def _settle_empty(
+        self, period: Period, empties: list[tuple[deliveries.DueRow, str | None]]
+    ) -> None:
         if not empties:
             return
         if self.dry_run:
@@ -352,13 +291,13 @@ class DigestRun:
             return
         fresh = [row.id for row, _ in empties if row.status is None]
         with self.catalog.store.session() as s:
-            added = db.settle_empty_new(s, fresh, period.key, self.now)
+            added = deliveries.settle_empty_new(s, fresh, period.key, self.now)
             self.report.empty += added
             self.report.skipped += len(fresh) - added
             for row, stale in empties:
                 if row.status is None:
                     continue
-                if db.claim(
+                if deliveries.claim(
                     s,
                     subscription_id=row.id,
                     period=period.key,
@@ -385,11 +324,16 @@ class DigestRun:
         return self._transport
 
     def _deliver(
-        self, row: db.DueRow, period: Period, out: Outgoing, paper_ids: list[str], stale: str | None
+        self,
+        row: deliveries.DueRow,
+        period: Period,
+        out: Outgoing,
+        paper_ids: list[str],
+        stale: str | None,
     ) -> None:
         now = self.clock()
         with self.catalog.store.session() as s:
-            claimed = db.claim(
+            claimed = deliveries.claim(
                 s,
                 subscription_id=row.id,
                 period=period.key,
@@ -402,8 +346,8 @@ class DigestRun:
             )
             # Checked after the claim's write, inside its transaction: an unsubscribe that
             # committed before this point is seen, one after it is too late for this digest.
-            if claimed and not db.is_active(s, row.id):
-                db.release(s, row.id, period.key, self.owner, now)
+            if claimed and not subscriptions.is_active(s, row.id):
+                deliveries.release(s, row.id, period.key, self.owner, now)
                 claimed = False
         if not claimed:
             self.report.skipped += 1
@@ -420,19 +364,21 @@ class DigestRun:
         if self._fault:
             self._fault.point("after-accept")
         with self.catalog.store.session() as s:
-            if db.mark_sent(s, row.id, period.key, self.owner, self.clock()):
+            if deliveries.mark_sent(s, row.id, period.key, self.owner, self.clock()):
                 self.report.sent += 1
             else:
                 self.report.lost_claims += 1
                 log.warning("digest %s for %s: sent, but the claim had been taken over",
                             period.key, row.email)  # fmt: skip
 
-    def _failed(self, row: db.DueRow, period: Period, attempts: int, exc: SendError) -> None:
+    def _failed(
+        self, row: deliveries.DueRow, period: Period, attempts: int, exc: SendError
+    ) -> None:
         now = self.clock()
         retry = now + backoff(attempts) if attempts < MAX_ATTEMPTS else None
         kind = "refused" if isinstance(exc, Rejected) else type(exc).__name__.lower()
         with self.catalog.store.session() as s:
-            db.mark_failed(s, row.id, period.key, self.owner, now, f"{kind}: {exc}", retry)
+            deliveries.mark_failed(s, row.id, period.key, self.owner, now, f"{kind}: {exc}", retry)
         self.report.failed += 1
         if len(self.report.errors) < 20:
             self.report.errors.append(f"{row.email}: {exc}")
@@ -445,96 +391,6 @@ class DigestRun:
                 raise _Abort(str(exc))
         else:
             self._unreachable = 0
-
-
-def send_digests(
-    catalog: Catalog,
-    day: date | None = None,
-    *,
-    now: datetime | None = None,
-    dry_run: bool = False,
-    transport: Transport | None = None,
-    progress: Progress | None = None,
-    workers: int = 1,
-) -> RunReport:
-    """Send the digests of the periods containing ``day`` (default: today, UTC).
-
-    With ``workers`` > 1 the subscribers are split by id over that many processes (each with
-    its own catalogue and SMTP connection); the delivery log keeps them from overlapping just
-    as it does for separate runs.
-    """
-    if workers <= 1:
-        run = DigestRun(catalog, now=now, dry_run=dry_run, transport=transport, progress=progress)
-        return run.run(day)
-    return _parallel(catalog, day, now or utcnow(), dry_run, progress, workers)
-
-
-# -- several processes -----------------------------------------------------------------------------
-_counter: Any = None
-
-
-def _count_up(done: int, total: int) -> None:
-    with _counter.get_lock():
-        _counter.value += 1
-
-
-def _init_worker(counter: Any) -> None:
-    global _counter
-    _counter = counter
-
-
-def _shard_run(
-    settings: Settings, day: date | None, now: datetime, dry_run: bool, shard: db.Shard
-) -> RunReport:
-    catalog = Catalog(settings)
-    try:
-        run = DigestRun(catalog, now=now, dry_run=dry_run, progress=_count_up, shard=shard)
-        return run.run(day)
-    finally:
-        catalog.close()
-
-
-def _parallel(
-    catalog: Catalog,
-    day: date | None,
-    now: datetime,
-    dry_run: bool,
-    progress: Progress | None,
-    workers: int,
-) -> RunReport:
-    import multiprocessing
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
-    started = time.perf_counter()
-    ctx = multiprocessing.get_context("spawn")  # no inherited SQLite or index handles
-    counter = ctx.Value("q", 0)
-    total = 0
-    if progress is not None:
-        when = day or now.date()
-        with catalog.store.session() as s:
-            total = sum(db.due_count(s, f, period_of(when, f).key) for f in FREQUENCIES)
-    with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(counter,)
-    ) as pool:
-        futures = [
-            pool.submit(_shard_run, catalog.settings, day, now, dry_run, (i, workers))
-            for i in range(workers)
-        ]
-        pending = set(futures)
-        while pending:
-            _, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
-            if progress is not None:
-                progress(counter.value, max(total, counter.value))
-        reports = [f.result() for f in futures]
-    merged = RunReport(periods=reports[0].periods, dry_run=dry_run)
-    for r in reports:
-        for name in ("due", "composed", "sent", "empty", "failed", "skipped", "lost_claims",
-                     "retried_earlier", "renders", "searches", "recommendations"):  # fmt: skip
-            setattr(merged, name, getattr(merged, name) + getattr(r, name))
-        merged.errors += r.errors
-        merged.aborted = merged.aborted or r.aborted
-    merged.seconds = time.perf_counter() - started
-    return merged
 
 
 def send_one(catalog: Catalog, out: Outgoing, transport: Transport | None = None) -> None:

@@ -10,6 +10,7 @@ from papersift.mail.delivery import DigestRun
 from papersift.mail.periods import period_of
 from papersift.service.accounts import AccountError, normalize_email
 from papersift.service.catalog import Catalog
+from papersift.store import deliveries
 from papersift.store import subscriptions as db
 
 
@@ -32,7 +33,7 @@ def preview_digest(catalog: Catalog, email: str, day: date | None = None) -> tup
         sub = db.by_email(s, email)
         if sub is None:
             raise PreviewError(f"no subscription for {email}")
-        row = db.DueRow(
+        row = deliveries.DueRow(
             id=sub.id,
             email=sub.email,
             user_id=sub.user_id,
@@ -41,7 +42,7 @@ def preview_digest(catalog: Catalog, email: str, day: date | None = None) -> tup
             token_version=sub.token_version,
         )
         wants = [sub.user_id] if sub.user_id is not None else []
-        hist = db.history(s, [sub.id], run.now - timedelta(days=content.HISTORY_DAYS))
+        hist = deliveries.history(s, [sub.id], run.now - timedelta(days=content.HISTORY_DAYS))
         users = db.users(s, wants)
         searches = db.saved_searches(s, wants)
     period = period_of(day or run.now.date(), sub.frequency)  # type: ignore[arg-type]

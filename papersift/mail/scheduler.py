@@ -1,7 +1,7 @@
 """The optional in-process scheduler of ``papersift serve`` (``PAPERSIFT_DIGEST_SCHEDULER=1``).
 
 A daemon thread that wakes every :data:`TICK_SECONDS` and, from ``digest_send_hour_utc`` on,
-runs the same :func:`papersift.mail.delivery.send_digests` as ``papersift digest send``. A tick
+runs the same :func:`papersift.mail.sharding.send_digests` as ``papersift digest send``. A tick
 with nothing due costs two COUNT queries; the delivery log makes every tick idempotent, so a
 restart, a second server process, or cron running beside it sends nothing twice. Ticks after the
 first of the day are what retry failed deliveries once their backoff has elapsed.
@@ -13,7 +13,8 @@ import logging
 import threading
 from datetime import datetime
 
-from papersift.mail.delivery import RunReport, send_digests
+from papersift.mail.delivery import RunReport
+from papersift.mail.sharding import send_digests
 from papersift.service.catalog import Catalog
 from papersift.store.schema import utcnow
 

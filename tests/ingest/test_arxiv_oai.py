@@ -8,14 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from papersift.ingest.arxiv_oai import (
-    SOURCE,
-    OaiError,
-    OaiHarvestError,
-    harvest,
-    parse_list_records,
-    split_authors,
-)
+from papersift.ingest.arxiv_metadata import SOURCE, split_authors
+from papersift.ingest.arxiv_oai import OaiError, OaiHarvestError, harvest, parse_list_records
 
 from .conftest import (
     Replay,
