@@ -1,10 +1,18 @@
-"""The recommender's parts: the linear model, the saves' keyword profile and the blend."""
+"""The recommender's parts: the linear model, the saves' keyword profile, the neighbour score
+and the blend."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from papersift.rank.recommend import Background, blend, closest_seed, fit, keyword_profile
+from papersift.rank.recommend import (
+    Background,
+    blend,
+    closest_seed,
+    fit,
+    keyword_profile,
+    neighbour_score,
+)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -63,3 +71,27 @@ def test_the_blend_weighs_standardised_scores() -> None:
     # scale does not matter, only the spread within each leg
     assert np.allclose(blend(dense, bm25, 0.4), blend(dense * 100 - 7, bm25 / 3, 0.4))
     assert np.allclose(blend(np.ones(3), np.ones(3), 0.5), 0.0)  # no spread, no signal
+
+
+def test_the_neighbour_score_serves_each_interest_of_a_mixed_library() -> None:
+    rng = np.random.default_rng(1)
+    a, b = _unit(rng.normal(size=(2, 32)))
+    saves = _unit(
+        np.vstack([a + 0.2 * rng.normal(size=(8, 32)), b + 0.2 * rng.normal(size=(3, 32))])
+    )
+    like_b = _unit(b + 0.2 * rng.normal(size=32))[None]
+    between = _unit(a + b)[None]
+    # the minority interest's papers are close to its few saves, whatever the majority does
+    assert neighbour_score(like_b, saves, n=3)[0] > neighbour_score(between, saves, n=3)[0]
+    # n larger than the library: the mean over all saves
+    assert np.isclose(
+        neighbour_score(like_b, saves[:2], n=5)[0], float((saves[:2] @ like_b[0]).mean())
+    )
+
+
+def test_the_neighbour_leg_adds_to_the_blend_only_with_a_weight() -> None:
+    dense = np.array([3.0, 2.0, 1.0, 0.0])
+    bm25 = np.zeros(4)
+    near = np.array([0.0, 0.1, 0.2, 0.9])
+    assert np.allclose(blend(dense, bm25, 0.4, near, 0.0), blend(dense, bm25, 0.4))
+    assert int(np.argmax(blend(dense, bm25, 0.4, near, 2.0))) == 3

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,6 +159,15 @@ class KeywordIndex:
     # -- reading ---------------------------------------------------------------------------
     def num_docs(self) -> int:
         return int(self.index.searcher().num_docs)
+
+    def doc_freq_lookup(self, field: str = "abstract") -> tuple[Callable[[str], int], int]:
+        """``(doc_freq, num_docs)`` over one snapshot of the index, for tf-idf weighting.
+
+        Query expansion and the recommender's keyword profile look up many terms at once; one
+        searcher for them all keeps the counts consistent and saves opening one per term.
+        """
+        searcher = self.index.searcher()
+        return (lambda term: int(searcher.doc_freq(field, term))), max(int(searcher.num_docs), 1)
 
     def analyze(self, text: str) -> list[str]:
         """The index's own terms for a text (stemmed, stop words gone): used for snippets."""

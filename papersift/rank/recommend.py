@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+NEIGHBOURS = 5  # saved papers a candidate is compared with in neighbour_score
+
 
 @dataclass(frozen=True)
 class LinearModel:
@@ -121,16 +123,41 @@ def keyword_profile(
     return [(t, w / heaviest) for t, w in top]
 
 
-def blend(dense: np.ndarray, keyword: np.ndarray, keyword_weight: float) -> np.ndarray:
-    """Mix the two legs' scores over their pooled candidates, each z-scored first.
+def neighbour_score(candidates: np.ndarray, seeds: np.ndarray, n: int = NEIGHBOURS) -> np.ndarray:
+    """Each candidate's mean cosine to its ``n`` most similar saved papers.
 
-    The scales differ (a classifier's margin, BM25), so each is standardised over the same
-    candidates; a candidate the keyword leg did not return scores BM25 0, as it would if scored.
+    A linear model draws one direction through all of a library; a library with two or three
+    interests is served by the neighbours of each, which is what this adds (item-to-item
+    similarity, as in "papers like the ones you saved"). On the tuning users it raised per-tag
+    recall@20 by about a point and per-user recall by a fraction of one.
     """
+    sims = np.asarray(candidates, dtype=np.float32) @ np.asarray(seeds, dtype=np.float32).T
+    n = max(1, min(n, sims.shape[1]))
+    top = -np.partition(-sims, n - 1, axis=1)[:, :n]
+    return np.asarray(top.mean(axis=1), dtype=np.float64)
 
-    def z(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        sd = float(x.std())
-        return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
-    return (1.0 - keyword_weight) * z(dense) + keyword_weight * z(keyword)
+def _z(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+def blend(
+    dense: np.ndarray,
+    keyword: np.ndarray,
+    keyword_weight: float,
+    neighbours: np.ndarray | None = None,
+    neighbour_weight: float = 0.0,
+) -> np.ndarray:
+    """Mix the legs' scores over their pooled candidates, each z-scored first.
+
+    The scales differ (a classifier's margin, BM25, a cosine), so each is standardised over the
+    same candidates; a candidate the keyword leg did not return scores BM25 0, as it would if
+    scored. The classifier and the keyword leg share a unit of weight; the neighbour score is
+    added on top with its own weight.
+    """
+    score = (1.0 - keyword_weight) * _z(dense) + keyword_weight * _z(keyword)
+    if neighbours is not None and neighbour_weight:
+        score = score + neighbour_weight * _z(neighbours)
+    return score

@@ -2,7 +2,9 @@
 
 The model (papersift.rank.recommend) is fitted per request on the saved papers' cached vectors
 against a background sample of the corpus, then its direction is one query to the vector index,
-so the cost does not grow with the catalogue. Filters apply on top: the query language's
+so the cost does not grow with the catalogue. A keyword leg (the saves' tf-idf profile as one BM25
+query) adds candidates, and the pool is ranked by a blend of the model's score, BM25 and each
+candidate's similarity to its nearest saves. Filters apply on top: the query language's
 ``author:``/``cat:``/``-cat:``/``year:``/``has:code``, plus free words that a recommendation must
 match and ``-words`` it must not.
 """
@@ -18,7 +20,14 @@ from sqlalchemy import func, select
 from threadpoolctl import threadpool_limits
 
 from papersift.index.query import Filters, parse_query
-from papersift.rank.recommend import Background, blend, closest_seed, fit, keyword_profile
+from papersift.rank.recommend import (
+    Background,
+    blend,
+    closest_seed,
+    fit,
+    keyword_profile,
+    neighbour_score,
+)
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
 from papersift.service.community import cards
@@ -31,7 +40,7 @@ from papersift.store.schema import Embedding, Paper
 
 BACKGROUND_SIZE = 3000
 TEXT_FILTER_LIMIT = 20_000
-CANDIDATES = 300  # per leg: the pool the two legs' scores are blended over
+CANDIDATES = 300  # per leg: the pool the legs' scores are blended over
 PROFILE_SEEDS = 500  # the newest saves that make the keyword profile
 _WORD = re.compile(r"[^\W_]+")
 _background: dict[tuple[str, str], tuple[int, Background]] = {}
@@ -108,15 +117,8 @@ def _text_sets(catalog: Catalog, text: str) -> tuple[set[int] | None, set[int]]:
 
 
 def _keyword_profile(catalog: Catalog, texts: list[str], terms: int) -> list[tuple[str, float]]:
-    kw = catalog.keyword
-    searcher = kw.index.searcher()
-    return keyword_profile(
-        texts,
-        kw.analyze,
-        lambda t: int(searcher.doc_freq("abstract", t)),
-        max(kw.num_docs(), 1),
-        terms=terms,
-    )
+    doc_freq, num_docs = catalog.keyword.doc_freq_lookup()
+    return keyword_profile(texts, catalog.keyword.analyze, doc_freq, num_docs, terms=terms)
 
 
 def _keyword_leg(
@@ -130,14 +132,12 @@ def _keyword_leg(
 
 
 def _shared_terms(
-    catalog: Catalog, nums: list[int], profile: list[tuple[str, float]]
+    catalog: Catalog, nums: list[int], papers: dict[int, Paper], profile: list[tuple[str, float]]
 ) -> list[list[str]]:
     """Per paper, the profile's words in its title or abstract, heaviest first, as the paper
     spells them (the index's terms are stems: "diffus" is shown as "diffusion")."""
     if not profile:
         return [[] for _ in nums]
-    with catalog.store.session() as s:
-        papers = papers_by_num(s, nums)
     out = []
     for n in nums:
         p = papers.get(n)
@@ -207,15 +207,23 @@ def recommend(
     logit_of = {n: float(v @ model.weights) + model.bias for n, v in vec_of.items()}
     floor = min(logit_of.values(), default=0.0)
     dense = np.array([logit_of.get(n, floor) for n in nums])
-    score = blend(dense, np.array([pool[n] for n in nums]), settings.recommend_keyword_weight)
+    zero = np.zeros(catalog.dim, dtype=np.float32)
+    pooled = np.stack([vec_of.get(n, zero) for n in nums])
+    score = blend(
+        dense,
+        np.array([pool[n] for n in nums]),
+        settings.recommend_keyword_weight,
+        neighbour_score(pooled, seed_vecs),
+        settings.recommend_neighbour_weight,
+    )
     order = np.argsort(-score, kind="stable")[:k]
     nums = [nums[i] for i in order]
     logits = [logit_of.get(n, floor) for n in nums]
-    mat = np.stack([vec_of.get(n, np.zeros(catalog.dim, dtype=np.float32)) for n in nums])
-    best, sims = closest_seed(mat, seed_vecs)
-    terms = _shared_terms(catalog, nums, profile)
+    best, sims = closest_seed(pooled[order], seed_vecs)
     with catalog.store.session() as s:
-        card_list = cards(s, catalog, nums, who)
+        top_papers = papers_by_num(s, nums)
+        card_list = cards(s, catalog, nums, who, papers=top_papers)
+    terms = _shared_terms(catalog, nums, top_papers, profile)
     for card, logit, b, sim, shared in zip(card_list, logits, best, sims, terms, strict=True):
         seed = seed_papers.get(seed_nums[int(b)])
         because = (

@@ -143,12 +143,12 @@ def _feedback(
             papers = papers_by_num(s, top)
             texts = [f"{p.title} {p.abstract}" for p in papers.values()]
         kw = catalog.keyword
-        searcher = kw.index.searcher()
+        doc_freq, num_docs = kw.doc_freq_lookup()
         extra = prf.expansion_terms(
             texts,
             kw.analyze,
-            lambda t: int(searcher.doc_freq("abstract", t)),
-            max(kw.num_docs(), 1),
+            doc_freq,
+            num_docs,
             kw.analyze(text),
             terms=settings.prf_terms,
             lam=settings.prf_term_weight,
