@@ -81,6 +81,31 @@ def test_recall_survives_save_and_reload(
     assert sim == pytest.approx(float(x[num] @ queries[0]), abs=2e-3)
 
 
+def test_a_reopened_index_is_mapped_and_still_takes_changes(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """A reader maps the saved graph (no copy in memory); the first change loads it, and the
+    mapped file is only ever replaced whole, so readers of the old file keep working."""
+    x, queries = data
+    path = tmp_path / "v.usearch"
+    build(path, x[:1500]).save()
+    reader = VectorIndex(path, DIM, "test")
+    writer = VectorIndex(path, DIM, "test")
+    assert reader.mapped and writer.mapped
+    before = reader.search(queries[0], 10)
+    writer.upsert(list(range(1500, len(x))), x[1500:])
+    writer.remove([before[0][0]])
+    assert not writer.mapped and len(writer) == len(x) - 1
+    writer.save()
+    assert reader.search(queries[0], 10) == before  # still the old file, unharmed
+    reopened = VectorIndex(path, DIM, "test")
+    assert reopened.mapped and len(reopened) == len(x) - 1
+    assert before[0][0] not in reopened
+    truth = exact_top10(x, queries)
+    truth = np.where(truth == before[0][0], -1, truth)  # the removed paper cannot be found
+    assert recall_at_10(reopened, queries, truth) >= 0.94
+
+
 def test_index_without_float16_rows_still_answers(
     tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
 ) -> None:

@@ -2,9 +2,12 @@
 
 Two files per model, both derived data that `papersift reindex` rebuilds from the store:
 
-- ``vectors-<model>.usearch``: a usearch HNSW graph over int8 vectors, loaded into RAM (581
-  bytes/paper measured at 100k, 639 at 1M, for 384-d MiniLM; DESIGN.md budget: <= 600). HNSW
-  keeps queries in milliseconds where exact search costs ~700 ms at 2.7M papers.
+- ``vectors-<model>.usearch``: a usearch HNSW graph over int8 vectors. A reader memory-maps it
+  (read-only, opened instantly); the first change loads it into memory. Mapped, its RAM is the
+  file's pages, 532 bytes/paper for 384-d MiniLM, plus 67-78 bytes/paper of usearch's lookup
+  tables: 610 at 100k and 599 at 1M papers, against 582-631 of process memory when loaded
+  (DESIGN.md budget: <= 600). HNSW keeps queries in milliseconds where exact search costs
+  ~700 ms at 2.7M papers.
 - ``vectors-<model>.f16``: the same vectors as float16 rows, row ``num`` for paper ``num``,
   memory-mapped and never loaded whole. int8 alone caps recall@10 against exact search near
   0.87-0.92 (measured by ``benchmarks/scale.py`` at 100k-1M: quantisation blurs near-ties, and
@@ -57,10 +60,26 @@ class VectorIndex:
         self._exact: np.memmap | None = None
         self.ef_search: int | None = None  # None: expansion_search_for(len(self))
         self.index = self._new()
+        self.mapped = False  # True: the graph is the saved file, memory-mapped read-only
         if path.exists():
-            self.index.load(str(path))
+            self.index.view(str(path))
+            self.mapped = True
             if self.index.ndim != dim:
                 raise ValueError(f"vector index {path} has dim {self.index.ndim}, expected {dim}")
+
+    def _writable(self) -> None:
+        """Load the mapped graph into memory before the first change (a view is read-only).
+
+        Readers never pay for this: a server maps the file, so opening is instant at any size,
+        the graph's pages are the file's own page cache (shared by every worker process and
+        reclaimable, where a loaded copy is private memory in each), and only a process that
+        adds or removes papers copies it into memory.
+        """
+        if self.mapped:
+            loaded = self._new()
+            loaded.load(str(self.path))
+            self.index = loaded
+            self.mapped = False
 
     def _new(self) -> Index:
         return Index(
@@ -115,12 +134,14 @@ class VectorIndex:
             return
         keys = np.asarray(nums, dtype=np.uint64)
         vectors = np.asarray(vectors, dtype=np.float32)
+        self._writable()
         self._remove_present(keys)
         self.index.add(keys, vectors)
         self._write_rows(keys, vectors)
 
     def remove(self, nums: Sequence[int]) -> None:
         if len(nums):
+            self._writable()
             self._remove_present(np.asarray(nums, dtype=np.uint64))
 
     def _remove_present(self, keys: np.ndarray) -> None:
@@ -137,12 +158,15 @@ class VectorIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self._exact is not None:
             self._exact.flush()
+        if self.mapped:
+            return  # unchanged since it was mapped from this very file
         tmp = self.path.with_suffix(".tmp")
         self.index.save(str(tmp))
         os.replace(tmp, self.path)
 
     def reset(self) -> None:
         self.index = self._new()
+        self.mapped = False
         self._exact = None
         self.exact_path.unlink(missing_ok=True)
 

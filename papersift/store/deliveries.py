@@ -304,18 +304,10 @@ def mark_failed(
 
 def release(s: Session, subscription_id: int, period: str, owner: str, now: datetime) -> bool:
     """Give a claimed row back untouched (the subscription was unsubscribed meanwhile)."""
-    stmt = (
-        update(DigestDelivery)
-        .where(
-            DigestDelivery.subscription_id == subscription_id,
-            DigestDelivery.period == period,
-            DigestDelivery.claimed_by == owner,
-        )
-        .values(claimed_by=None, claimed_until=None, status="failed", next_attempt_at=None,
-                last_error="unsubscribed before sending", updated_at=now)
-        .execution_options(synchronize_session=False)
+    return _finish(
+        s, subscription_id, period, owner, status="failed", next_attempt_at=None,
+        last_error="unsubscribed before sending", updated_at=now,
     )  # fmt: skip
-    return bool(getattr(s.execute(stmt), "rowcount", 0))
 
 
 def delivery(s: Session, subscription_id: int, period: str) -> DigestDelivery | None:
