@@ -58,7 +58,7 @@ def query_rows(catalog: Catalog, text: str) -> tuple[list[int], np.ndarray] | No
         lists["semantic"],
         head,
         vec,
-        lambda nums: reranking.index_vectors(catalog.vectors.index, nums),
+        catalog.vectors.vectors_of,
         depth,
     )
     return head, x

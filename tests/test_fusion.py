@@ -82,7 +82,7 @@ def test_shipped_rerank_model_loads_and_scores() -> None:
     assert scores.shape == (3,) and np.isfinite(scores).all()
 
 
-def test_rerank_features_floor_absent_papers_and_use_index_vectors() -> None:
+def test_rerank_features_floor_absent_papers_and_use_the_given_vectors() -> None:
     import numpy as np
 
     from papersift.rank.rerank import FEATURES, features

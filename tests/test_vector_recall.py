@@ -106,6 +106,25 @@ def test_a_reopened_index_is_mapped_and_still_takes_changes(
     assert recall_at_10(reopened, queries, truth) >= 0.94
 
 
+def test_a_mapped_reader_reads_vectors_from_the_rows_without_loading(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    x, _ = data
+    path = tmp_path / "v.usearch"
+    build(path, x).save()
+    reader = VectorIndex(path, DIM, "test")
+    got = reader.vectors_of([3, 7, 10**6])
+    assert reader.mapped  # no key table needed, nothing loaded
+    assert np.allclose(got[:2], x[[3, 7]], atol=1e-3)
+    assert not got[2].any()  # unknown paper: zeros
+    # Without the rows (an index written before they existed) the graph's int8 copy answers.
+    path.with_suffix(".f16").unlink()
+    legacy = VectorIndex(path, DIM, "test")
+    cos = legacy.vectors_of([3])[0] @ x[3] / np.linalg.norm(legacy.vectors_of([3])[0])
+    assert cos > 0.99 and not legacy.mapped
+    assert 3 in legacy and 10**6 not in legacy
+
+
 def test_index_without_float16_rows_still_answers(
     tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
 ) -> None:

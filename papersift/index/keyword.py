@@ -94,6 +94,16 @@ def category_terms(categories: Iterable[str]) -> list[str]:
     return terms
 
 
+def _nums(searcher: tantivy.Searcher, addrs: list[tantivy.DocAddress]) -> list[int]:
+    """The hits' paper numbers from the ``num`` fast field: one columnar read for all of them,
+    where fetching each stored document cost ~7 microseconds a hit (0.7 ms per 100 at 1M)."""
+    values = searcher.fast_field_values("num", addrs) if addrs else []
+    return [
+        int(v) if v is not None else int(searcher.doc(a)["num"][0])
+        for v, a in zip(values, addrs, strict=True)
+    ]
+
+
 class KeywordIndex:
     """One tantivy index directory; reopened searchers see committed writes."""
 
@@ -237,29 +247,34 @@ class KeywordIndex:
         offset: int = 0,
         sort: str = "relevance",
         expansion: list[tuple[str, float]] | None = None,
+        count: bool = True,
     ) -> tuple[list[tuple[int, float]], int]:
-        """Ranked ``(num, bm25)`` pairs and the total number of matches."""
+        """Ranked ``(num, bm25)`` pairs and the total number of matches.
+
+        ``count=False`` skips counting every match (the total is then 0): ~10% of a query over
+        1M papers, for callers that only want the top hits.
+        """
         query = self.build_query(text, filters or Filters(), expansion)
         if query is None or limit <= 0:
             return [], 0
         searcher = self.index.searcher()
-        kwargs: dict[str, object] = {"limit": limit, "offset": offset, "count": True}
+        kwargs: dict[str, object] = {"limit": limit, "offset": offset, "count": count}
         if sort == "date":
             kwargs["order_by_field"] = "day"
             kwargs["order"] = tantivy.Order.Desc
         result = searcher.search(query, **kwargs)  # type: ignore[arg-type]
-        hits: list[tuple[int, float]] = []
-        nums = [addr for _, addr in result.hits]
-        for (score, _), addr in zip(result.hits, nums, strict=True):
-            num = searcher.doc(addr)["num"][0]
-            hits.append((int(num), float(score) if sort != "date" else 0.0))
+        nums = _nums(searcher, [addr for _, addr in result.hits])
+        hits = [
+            (num, float(score) if sort != "date" else 0.0)
+            for num, (score, _) in zip(nums, result.hits, strict=True)
+        ]
         return hits, int(getattr(result, "count", 0) or 0)
 
     def filter_nums(self, filters: Filters, limit: int) -> list[int] | None:
         """Every paper passing the filters (None when there are no filters)."""
         if filters.is_empty():
             return None
-        hits, _ = self.search("", filters, limit=limit)
+        hits, _ = self.search("", filters, limit=limit, count=False)
         return [n for n, _ in hits]
 
     def search_query(
@@ -285,9 +300,10 @@ class KeywordIndex:
         total = int(getattr(result, "count", 0) or 0)
         if limit <= 0:
             return [], total
+        nums = _nums(searcher, [addr for _, addr in result.hits])
         hits = [
-            (int(searcher.doc(addr)["num"][0]), 0.0 if order_by_day else float(score))
-            for score, addr in result.hits
+            (num, 0.0 if order_by_day else float(score))
+            for num, (score, _) in zip(nums, result.hits, strict=True)
         ]
         return hits, total
 

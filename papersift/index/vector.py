@@ -62,6 +62,7 @@ class VectorIndex:
         self.index = self._new()
         self.mapped = False  # True: the graph is the saved file, memory-mapped read-only
         if path.exists():
+            self.index = self._new(key_lookups=False)
             self.index.view(str(path))
             self.mapped = True
             if self.index.ndim != dim:
@@ -73,7 +74,9 @@ class VectorIndex:
         Readers never pay for this: a server maps the file, so opening is instant at any size,
         the graph's pages are the file's own page cache (shared by every worker process and
         reclaimable, where a loaded copy is private memory in each), and only a process that
-        adds or removes papers copies it into memory.
+        adds or removes papers copies it into memory. A mapped reader also skips usearch's
+        key-to-node table (51 bytes/paper at 1M): searching never needs it, and a paper's vector
+        is read from the float16 rows instead (:meth:`vectors_of`).
         """
         if self.mapped:
             loaded = self._new()
@@ -81,7 +84,7 @@ class VectorIndex:
             self.index = loaded
             self.mapped = False
 
-    def _new(self) -> Index:
+    def _new(self, key_lookups: bool = True) -> Index:
         return Index(
             ndim=self.dim,
             metric="cos",
@@ -89,13 +92,41 @@ class VectorIndex:
             connectivity=CONNECTIVITY,
             expansion_add=EF_ADD,
             expansion_search=EF_SEARCH,
+            enable_key_lookups=key_lookups,
         )
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __contains__(self, num: int) -> bool:
+        """Whether the graph holds the paper: a writer's question (syncing), so it loads."""
+        self._writable()
         return bool(self.index.contains(num))
+
+    def vectors_of(self, nums: Sequence[int]) -> np.ndarray:
+        """The papers' vectors, from the float16 rows (zeros for a paper the index lacks).
+
+        For the rerank's cosines and dense feedback. An index written before the rows existed
+        falls back to the graph's int8 copies, which needs the loaded graph's key table; with
+        rows, a paper without one is not in the index (e.g. ingested, not yet embedded).
+        """
+        keys = np.asarray(nums, dtype=np.int64).reshape(-1)
+        out = np.zeros((len(keys), self.dim), dtype=np.float32)
+        if not len(keys):
+            return out
+        rows = self._rows(need=int(keys.max()) + 1)
+        if rows is not None:
+            inside = (keys >= 0) & (keys < len(rows))
+            out[inside] = rows[keys[inside]]
+            return out
+        self._writable()
+        wanted = keys[keys >= 0].astype(np.uint64)
+        present = np.zeros(len(keys), dtype=bool)
+        present[keys >= 0] = np.asarray(self.index.contains(wanted), dtype=bool).reshape(-1)
+        if present.any():
+            got = np.asarray(self.index.get(keys[present].astype(np.uint64)), dtype=np.float32)
+            out[present] = got.reshape(int(present.sum()), -1)
+        return out
 
     # -- the float16 rows for re-ranking ---------------------------------------------------------
     def _rows(self, writable: bool = False, need: int = 0) -> np.memmap | None:

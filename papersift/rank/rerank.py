@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -165,19 +164,6 @@ def features(
             vecs @ centroid,
         ]
     )
-
-
-def index_vectors(index: Any, nums: Sequence[int]) -> np.ndarray:
-    """The papers' vectors as the HNSW index holds them (int8; zeros for a paper it lacks)."""
-    keys = np.asarray(nums, dtype=np.uint64)
-    out = np.zeros((len(keys), index.ndim), dtype=np.float32)
-    if not len(keys):
-        return out
-    present = np.asarray(index.contains(keys), dtype=bool).reshape(-1)
-    if present.any():
-        got = index.get(keys[present])
-        out[present] = np.asarray(got, dtype=np.float32).reshape(int(present.sum()), -1)
-    return out
 
 
 def rerank(

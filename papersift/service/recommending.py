@@ -107,11 +107,11 @@ def _text_sets(catalog: Catalog, text: str) -> tuple[set[int] | None, set[int]]:
     must_not = " ".join(w[1:] for w in words if w.startswith("-") and len(w) > 1)
     allowed = None
     if must.strip():
-        hits, _ = catalog.keyword.search(must, limit=TEXT_FILTER_LIMIT)
+        hits, _ = catalog.keyword.search(must, limit=TEXT_FILTER_LIMIT, count=False)
         allowed = {n for n, _ in hits}
     excluded: set[int] = set()
     if must_not.strip():
-        hits, _ = catalog.keyword.search(must_not, limit=TEXT_FILTER_LIMIT)
+        hits, _ = catalog.keyword.search(must_not, limit=TEXT_FILTER_LIMIT, count=False)
         excluded = {n for n, _ in hits}
     return allowed, excluded
 
@@ -127,7 +127,9 @@ def _keyword_leg(
     """The profile as one weighted BM25 query: papers that share the saves' distinctive words."""
     if not profile:
         return {}
-    hits, _ = catalog.keyword.search("", filters, limit=CANDIDATES + len(seen), expansion=profile)
+    hits, _ = catalog.keyword.search(
+        "", filters, limit=CANDIDATES + len(seen), expansion=profile, count=False
+    )
     return {n: bm25 for n, bm25 in hits if n not in seen}
 
 

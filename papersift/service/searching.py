@@ -97,7 +97,7 @@ def _fuse(
         lists["semantic"],
         [f.num for f in fused],
         catalog.embed_query(text),
-        lambda nums: reranking.index_vectors(catalog.vectors.index, nums),
+        catalog.vectors.vectors_of,
         depth,
     )
     return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
@@ -135,7 +135,7 @@ def _feedback(
     """Pseudo-relevance feedback from the first fused top papers, in either or both legs."""
     settings = catalog.settings
     if settings.prf_dense_beta > 0:
-        fb = reranking.index_vectors(catalog.vectors.index, top)
+        fb = catalog.vectors.vectors_of(top)
         vec = prf.rocchio(catalog.embed_query(text), fb, settings.prf_dense_beta)
         lists["semantic"] = _semantic_for_vector(catalog, vec, filters, depth, set())
     if settings.prf_terms > 0:
@@ -153,7 +153,7 @@ def _feedback(
             terms=settings.prf_terms,
             lam=settings.prf_term_weight,
         )
-        lists["keyword"], _ = kw.search(text, filters, limit=depth, expansion=extra)
+        lists["keyword"], _ = kw.search(text, filters, limit=depth, expansion=extra, count=False)
 
 
 def _facets(papers: Sequence[Paper]) -> dict[str, list[FacetCount]]:
