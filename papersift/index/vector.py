@@ -4,10 +4,10 @@ Two files per model, both derived data that `papersift reindex` rebuilds from th
 
 - ``vectors-<model>.usearch``: a usearch HNSW graph over int8 vectors. A reader memory-maps it
   (read-only, opened instantly); the first change loads it into memory. Mapped, its RAM is the
-  file's pages, 532 bytes/paper for 384-d MiniLM, plus 67-78 bytes/paper of usearch's lookup
-  tables: 610 at 100k and 599 at 1M papers, against 582-631 of process memory when loaded
-  (DESIGN.md budget: <= 600). HNSW keeps queries in milliseconds where exact search costs
-  ~700 ms at 2.7M papers.
+  file's pages, 532 bytes/paper for 384-d MiniLM, plus 16 bytes/paper that usearch allocates
+  on opening (no key table: see :meth:`VectorIndex._writable`): 547-549 at 100k-2.7M papers,
+  against 582-631 of process memory when loaded (DESIGN.md budget: <= 600). HNSW keeps
+  queries in milliseconds where exact search costs ~700 ms at 2.7M papers.
 - ``vectors-<model>.f16``: the same vectors as float16 rows, row ``num`` for paper ``num``,
   memory-mapped and never loaded whole. int8 alone caps recall@10 against exact search near
   0.87-0.92 (measured by ``benchmarks/scale.py`` at 100k-1M: quantisation blurs near-ties, and
@@ -30,13 +30,12 @@ import onnxruntime  # noqa: F401  # isort: skip  (must precede usearch: DESIGN.m
 from usearch.index import Index  # isort: skip
 
 # Tuned with benchmarks/scale.py (README "Scale"): recall@10 against exact search, with the
-# re-rank, on MiniLM-like vectors and title queries. connectivity 16 keeps the loaded graph at 581
-# bytes/paper at 100k, 639 at 1M (budget 600; 24 would add 64 bytes of links). expansion_add 128
-# builds 2.2x slower than 64 for +1 point of recall at 100k; the cheaper build is kept and recall
-# bought at query time, where HNSW needs a wider search as the index grows: at 100k ef 192 gave
-# 0.965-0.973 (p50 1-2 ms); at 1M ef 192 gave 0.883 and ef 768 0.965 (p50 7-10 ms).
-# expansion_search_for() follows that curve, ef = 192 * (n / 100k) ** 0.6, and extrapolates it
-# beyond 1M.
+# re-rank, on MiniLM-like vectors and title queries. connectivity 16 keeps the mapped graph at 548
+# bytes/paper (budget 600; 24 would add 64 bytes of links). expansion_add 128 builds 2.2x slower
+# than 64 for +1 point of recall at 100k; the cheaper build is kept and recall bought at query
+# time, where HNSW needs a wider search as the index grows: at 100k ef 192 gave 0.965-0.973 (p50
+# 1-2 ms); at 1M ef 192 gave 0.883 and ef 768 0.965 (p50 7-10 ms). expansion_search_for() follows
+# that curve, ef = 192 * (n / 100k) ** 0.6, which at 2.7M (ef 1408) measured 0.958 (p50 13 ms).
 CONNECTIVITY = 16
 EF_ADD = 64
 EF_SEARCH = 192  # at 100k papers and below
@@ -75,7 +74,7 @@ class VectorIndex:
         the graph's pages are the file's own page cache (shared by every worker process and
         reclaimable, where a loaded copy is private memory in each), and only a process that
         adds or removes papers copies it into memory. A mapped reader also skips usearch's
-        key-to-node table (51 bytes/paper at 1M): searching never needs it, and a paper's vector
+        key-to-node table (51 bytes/paper): searching never needs it, and a paper's vector
         is read from the float16 rows instead (:meth:`vectors_of`).
         """
         if self.mapped:
