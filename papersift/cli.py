@@ -179,9 +179,9 @@ def show(ctx: click.Context, paper_id: str) -> None:
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """What is in the catalogue and its indexes."""
-    from papersift.service import searching
+    from papersift.service.statistics import catalog_stats
 
-    out = searching.stats(open_catalog(ctx))
+    out = catalog_stats(open_catalog(ctx))
     if as_json:
         click.echo(out.model_dump_json(indent=2))
         return

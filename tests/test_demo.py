@@ -6,10 +6,11 @@ import pytest
 
 from papersift.service import searching
 from papersift.service.catalog import Catalog
+from papersift.service.statistics import catalog_stats
 
 
 def test_demo_corpus_is_complete(demo_catalog: Catalog) -> None:
-    stats = searching.stats(demo_catalog)
+    stats = catalog_stats(demo_catalog)
     assert stats.papers == stats.keyword_docs == stats.vector_docs == stats.embedded
     # 1,831 records from the arXiv samples and listing pages plus 1,251 from HF daily lists,
     # minus the duplicates across sources
@@ -55,6 +56,4 @@ def test_hand_checked_queries_return_relevant_papers(
 def test_reloading_the_demo_adds_nothing(demo_catalog: Catalog) -> None:
     from papersift.demo import load_demo
 
-    assert load_demo(demo_catalog).startswith(
-        f"{searching.stats(demo_catalog).papers} papers (0 new"
-    )
+    assert load_demo(demo_catalog).startswith(f"{catalog_stats(demo_catalog).papers} papers (0 new")

@@ -11,6 +11,7 @@ from papersift.index.query import Filters
 from papersift.service import community, searching
 from papersift.service.catalog import Catalog
 from papersift.service.models import Mode, PaperOut, SearchOut, SearchSort, SimilarOut, StatsOut
+from papersift.service.statistics import catalog_stats
 from papersift.web.ratelimit import limit_search
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -102,4 +103,4 @@ def similar_post(cat_: Cat, body: SimilarRequest) -> SimilarOut:
 @router.get("/stats", response_model=StatsOut)
 def stats(cat_: Cat) -> StatsOut:
     """Counts of papers, embeddings and index documents."""
-    return searching.stats(cat_)
+    return catalog_stats(cat_)

@@ -20,6 +20,7 @@ from papersift.index.query import QueryError
 from papersift.service import searching
 from papersift.service.accounts import Principal, Unauthorized
 from papersift.service.models import Mode, Sort
+from papersift.service.statistics import catalog_stats
 from papersift.web import auth
 from papersift.web.api import Cat, filters_from
 from papersift.web.ratelimit import limit_search
@@ -134,7 +135,7 @@ def search_page(
         )
         ctx["facet_url"] = lambda **kw: _page_url(request, page=None, **kw)
     else:
-        ctx["stats"] = searching.stats(cat_)
+        ctx["stats"] = catalog_stats(cat_)
     return TEMPLATES.TemplateResponse(request, "search.html", ctx)
 
 
