@@ -1480,7 +1480,8 @@ def plot(out: dict[str, Any]) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("papers (N)")
     ax.set_ylabel("latency, ms (2 CPU cores)")
-    ax.set_title("papersift query latency vs corpus size (x: extrapolated)")
+    note = " (x: extrapolated)" if out["extrapolated"] else ""
+    ax.set_title(f"papersift query latency vs corpus size{note}; grey: 10 and 50 ms targets")
     ax.legend(fontsize=8, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
