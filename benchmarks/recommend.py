@@ -5,7 +5,7 @@ Usage::
     python benchmarks/recommend.py [--users 200] [--seed 1] [--json OUT] [--data-dir DIR]
         [--scale 100000] [--blas-threads 1]
 
-Needs scikit-learn (and matplotlib for the plot) besides papersift.
+Needs scikit-learn (and matplotlib for the plot) besides papersift: ``pip install -e '.[bench]'``.
 
 The question (GitHub issue 3, section 5): given what a user saved, does papersift put the papers
 they will save next in its top 20, and is it at least as good as arxiv-sanity-lite's per-request

@@ -2,7 +2,7 @@
 
 Usage::
 
-    pip install lightgbm      # training only; papersift evaluates the trees with numpy
+    pip install -e '.[bench]'  # lightgbm, for training only; papersift runs the trees in numpy
     python benchmarks/train_reranker.py ../shared/data/scifact [--split train] [--out PATH]
 
 For every judged query of the split it runs papersift's own hybrid retrieval (the keyword and
