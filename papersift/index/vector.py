@@ -58,12 +58,10 @@ class VectorIndex:
         self.exact_path = path.with_suffix(".f16")
         self._exact: np.memmap | None = None
         self.ef_search: int | None = None  # None: expansion_search_for(len(self))
-        self.index = self._new()
-        self.mapped = False  # True: the graph is the saved file, memory-mapped read-only
-        if path.exists():
-            self.index = self._new(key_lookups=False)
+        self.mapped = path.exists()  # True: the graph is the saved file, mapped read-only
+        self.index = self._new(key_lookups=not self.mapped)
+        if self.mapped:
             self.index.view(str(path))
-            self.mapped = True
             if self.index.ndim != dim:
                 raise ValueError(f"vector index {path} has dim {self.index.ndim}, expected {dim}")
 
