@@ -4,6 +4,8 @@ Usage::
 
     pip install -e '.[bench]'  # lightgbm, for training only; papersift runs the trees in numpy
     python benchmarks/train_reranker.py ../shared/data/scifact [--split train] [--out PATH]
+    PAPERSIFT_ENCODER=static-minilm python benchmarks/train_reranker.py ../shared/data/scifact \
+        --data-dir benchmarks/.cache/scifact-static   # the static encoder's own model
 
 For every judged query of the split it runs papersift's own hybrid retrieval (the keyword and
 semantic lists and their fusion, as :func:`papersift.service.searching.search` does with the
@@ -126,14 +128,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("dataset", type=Path)
     ap.add_argument("--split", default="train")
     ap.add_argument("--data-dir", type=Path)
-    ap.add_argument("--out", type=Path, default=reranking.MODEL_PATH)
+    ap.add_argument(
+        "--out", type=Path, help="model file (default: the one the encoder's search loads)"
+    )
     args = ap.parse_args(argv)
     if args.split == "test":
         raise SystemExit("refusing to train on the test split")
     dataset = load_dataset(args.dataset, args.split)
-    catalog = Catalog(
-        Settings(data_dir=args.data_dir or BENCH_DIR / ".cache" / dataset.name, rerank=False)
-    )
+    settings = Settings(data_dir=args.data_dir or BENCH_DIR / ".cache" / dataset.name, rerank=False)
+    args.out = args.out or reranking.model_path(settings.encoder)
+    print(f"encoder {settings.encoder} -> {args.out}")
+    catalog = Catalog(settings)
     cmap = ingest_corpus(catalog, dataset)
     by_id, _ = cmap.paper_map(catalog)
     with catalog.store.session() as s:
@@ -215,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{reranking.RERANK_DEPTH})",
         "search_settings": {
             k: getattr(catalog.settings, k)
-            for k in ("fusion_depth", "keyword_weight", "prf_docs", "prf_dense_beta")
+            for k in ("encoder", "fusion_depth", "keyword_weight", "prf_docs", "prf_dense_beta")
         },
         "params": {
             "objective": "lambdarank",

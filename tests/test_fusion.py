@@ -82,6 +82,17 @@ def test_shipped_rerank_model_loads_and_scores() -> None:
     assert scores.shape == (3,) and np.isfinite(scores).all()
 
 
+def test_each_encoder_reranks_with_the_model_trained_on_its_own_features() -> None:
+    from papersift.rank.rerank import MODEL_PATH, load_model, model_path
+
+    static = load_model(model_path("static-minilm"))
+    assert model_path("static-minilm") != MODEL_PATH
+    assert static.meta["search_settings"]["encoder"] == "static-minilm"  # type: ignore[index]
+    assert "train" in str(static.meta["trained_on"])
+    assert model_path("minilm-onnx") == MODEL_PATH
+    assert model_path("st:some/other-model") == MODEL_PATH  # no model of its own: MiniLM's
+
+
 def test_rerank_features_floor_absent_papers_and_use_the_given_vectors() -> None:
     import numpy as np
 

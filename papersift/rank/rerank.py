@@ -11,6 +11,10 @@ The model (``models/rerank.json``) is trained by ``benchmarks/train_reranker.py`
 *train* split only; its features are scale-free (z-scores, ranks, cosines), so it carries over to
 other collections as far as MiniLM's cosine does. The file holds the feature names, the trees
 and where they came from; a model whose feature list differs from :data:`FEATURES` is refused.
+
+An encoder whose cosines are shaped differently gets its own model: the static encoder's
+cosines are lower and flatter, so trees split on MiniLM's thresholds misplace its candidates
+(:data:`MODEL_BY_ENCODER`). Encoders without one use MiniLM's.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_PATH = Path(__file__).parent / "models" / "rerank.json"
+MODEL_DIR = Path(__file__).parent / "models"
+MODEL_PATH = MODEL_DIR / "rerank.json"
+MODEL_BY_ENCODER = {"static-minilm": MODEL_DIR / "rerank-static-minilm.json"}
 FEATURES = (
     "z_keyword",  # BM25 z-score within the keyword list; the list's floor when absent
     "z_semantic",  # cosine z-score within the semantic list; its floor when absent
@@ -110,6 +116,11 @@ class Trees:
             depth=int(obj.get("depth", nodes)),  # type: ignore[call-overload]
             meta={k: v for k, v in obj.items() if k != "trees"},
         )
+
+
+def model_path(encoder: str) -> Path:
+    """The rerank model trained on this encoder's features, else the MiniLM one."""
+    return MODEL_BY_ENCODER.get(encoder, MODEL_PATH)
 
 
 @cache

@@ -99,6 +99,7 @@ def _fuse(
         catalog.embed_query(text),
         catalog.vectors.vectors_of,
         depth,
+        reranking.load_model(reranking.model_path(catalog.settings.encoder)),
     )
     return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
 
