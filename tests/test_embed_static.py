@@ -121,6 +121,30 @@ def test_cli_embeds_with_the_static_encoder_and_resumes(tmp_path: Path) -> None:
     assert out.exit_code == 0 and len(json.loads(out.output)["hits"]) == 10
 
 
+def test_big_jobs_are_shared_by_worker_processes_with_the_same_vectors() -> None:
+    """From PARALLEL_MIN texts on, chunks go to worker processes; the vectors must be the
+    ones a single process makes, in the caller's order, odd text included."""
+    import random
+
+    from papersift.embed.static import PARALLEL_MIN
+
+    rng = random.Random(7)
+    words = "graph neural network warmup schedule transformer über naïve 数据 loss".split()
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 40))) for _ in range(PARALLEL_MIN + 5)]
+    texts[3] = ""  # an empty abstract stays a zero vector
+    single = StaticMiniLM(processes=1).encode(texts)
+    pooled = StaticMiniLM(processes=2)
+    done: list[int] = []
+    try:
+        shared = pooled.encode(texts, progress=done.append)
+        assert pooled._pool is not None  # the workers really ran
+    finally:
+        pooled.close()
+    assert sum(done) == len(texts)
+    np.testing.assert_allclose(shared, single, atol=1e-6)
+    assert not shared[3].any()
+
+
 def test_static_encoder_throughput_smoke(static: StaticMiniLM) -> None:
     """Not a benchmark (see benchmarks/embed_throughput.py): only that 2,000 abstracts take
     seconds, not minutes, even on a busy two-core machine."""

@@ -12,9 +12,14 @@ Its vectors live in their own space (``MODEL_ID``), so they never mix with MiniL
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
 import re
 import threading
+import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,8 @@ DIM = 256
 MODEL_ID = f"static-minilm-{DIM}-{TABLE_SHA256[:8]}"
 MAX_TOKENS = 512  # a static model has no position limit; this only bounds the work per text
 CHUNK = 2048  # texts tokenised and summed at a time (bounds the gathered rows in memory)
+PARALLEL_MIN = 4 * CHUNK  # from this many texts on, worker processes share the work
+MAX_PROCESSES = 8
 
 
 class StaticMiniLM:
@@ -40,8 +47,18 @@ class StaticMiniLM:
     dim = DIM
     job_batch = 8192  # papers per embedding-job step (Catalog): the store is the slow part
 
-    def __init__(self, *, table: Path | None = None, expected_sha256: str = TABLE_SHA256) -> None:
+    def __init__(
+        self,
+        *,
+        table: Path | None = None,
+        expected_sha256: str = TABLE_SHA256,
+        processes: int | None = None,
+    ) -> None:
         path = verified(str(table or MODEL_DIR / TABLE_FILE), expected_sha256)
+        self._source = (path, expected_sha256)
+        # Worker processes for big jobs (see _encode_parallel); 1 keeps everything in this one.
+        self.processes = max(1, processes or min(os.cpu_count() or 1, MAX_PROCESSES))
+        self._pool: ProcessPoolExecutor | None = None
         data = np.load(path, allow_pickle=False)
         if data.ndim != 2 or data.shape[1] != self.dim:
             raise EncoderError(f"{path}: expected a (vocab, {self.dim}) table, got {data.shape}")
@@ -63,6 +80,15 @@ class StaticMiniLM:
         batch_size: int = CHUNK,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
+        if self.processes > 1 and len(texts) >= PARALLEL_MIN:
+            try:
+                return self._encode_parallel(texts, progress)
+            except BrokenProcessPool as e:
+                # A worker died: killed, or it could not start (spawn re-imports a caller's
+                # script, which fails without a ``__main__`` guard). This process does it all.
+                warnings.warn(f"static encoder workers failed ({e}); encoding in one process")
+                self.close()
+                self.processes = 1
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         step = max(batch_size, CHUNK)
         # Many small matrix products: BLAS threads only spin against each other (5x slower on
@@ -77,6 +103,61 @@ class StaticMiniLM:
                 if progress:
                     progress(len(chunk))
         return normalize_rows(out)
+
+    def _encode_parallel(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None
+    ) -> np.ndarray:
+        """Chunks of texts to worker processes, at most two per worker in flight.
+
+        The work is Python-bound (splitting words, looking them up), so threads would queue
+        on the GIL; processes scale with cores (two on the 2-core machine: ~1.8x). Each worker
+        has its own table copy and word cache; vectors come back normalised, in input order.
+        """
+        pool = self._workers()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        starts = range(0, len(texts), CHUNK)
+        pending: list[tuple[int, Future[np.ndarray]]] = []
+        for start in [*starts, None]:
+            if start is not None:
+                chunk = [t or "" for t in texts[start : start + CHUNK]]
+                pending.append((start, pool.submit(_worker_encode, chunk)))
+            while pending and (start is None or len(pending) > 2 * self.processes):
+                first, future = pending.pop(0)
+                rows = future.result()
+                out[first : first + len(rows)] = rows
+                if progress:
+                    progress(len(rows))
+        return out
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the parent may hold tantivy, onnxruntime or BLAS threads.
+            self._pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init,
+                initargs=self._source,
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+_WORKER: StaticMiniLM | None = None
+
+
+def _worker_init(table: Path, expected_sha256: str) -> None:
+    global _WORKER
+    _WORKER = StaticMiniLM(table=table, expected_sha256=expected_sha256, processes=1)
+
+
+def _worker_encode(texts: list[str]) -> np.ndarray:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.encode(texts)
 
 
 def _blas_controller() -> Any:
@@ -138,8 +219,9 @@ class WordPieceCache:
             found = self.WORD.findall(text.lower())
             words.extend(found)
             n_words[i] = len(found)
-        get = self.word_ids.get
-        wid = np.fromiter((get(w, -1) for w in words), dtype=np.int64, count=len(words))
+        # map() keeps the per-word loop in C: 2x faster than a generator over 5M words.
+        found_ids = map(self.word_ids.get, words, itertools.repeat(-1))
+        wid = np.fromiter(found_ids, dtype=np.int64, count=len(words))
         missing = np.flatnonzero(wid < 0)
         if len(missing):
             new = list(dict.fromkeys(words[i] for i in missing))

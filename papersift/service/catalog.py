@@ -259,6 +259,9 @@ class Catalog:
         return report
 
     def close(self) -> None:
+        stop_workers = getattr(self._encoder, "close", None)  # the static encoder's pool
+        if stop_workers is not None:
+            stop_workers()
         self.store.close()
 
 

