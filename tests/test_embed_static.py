@@ -129,7 +129,7 @@ def test_big_jobs_are_shared_by_worker_processes_with_the_same_vectors() -> None
     from papersift.embed.static import PARALLEL_MIN
 
     rng = random.Random(7)
-    words = "graph neural network warmup schedule transformer über naïve 数据 loss".split()
+    words = ["graph", "neural", "network", "warmup", "transformer", "über", "naïve", "数据"]
     texts = [" ".join(rng.choices(words, k=rng.randint(0, 40))) for _ in range(PARALLEL_MIN + 5)]
     texts[3] = ""  # an empty abstract stays a zero vector
     single = StaticMiniLM(processes=1).encode(texts)
@@ -143,6 +143,18 @@ def test_big_jobs_are_shared_by_worker_processes_with_the_same_vectors() -> None
     assert sum(done) == len(texts)
     np.testing.assert_allclose(shared, single, atol=1e-6)
     assert not shared[3].any()
+
+
+def test_workers_that_cannot_start_leave_the_job_to_this_process() -> None:
+    from papersift.embed.static import PARALLEL_MIN
+
+    texts = [f"paper {i} on learning rate warmup" for i in range(PARALLEL_MIN)]
+    enc = StaticMiniLM(processes=2)
+    enc._source = (enc._source[0], "0" * 64)  # every worker refuses the table's checksum
+    with pytest.warns(UserWarning, match="encoding in one process"):
+        got = enc.encode(texts)
+    assert enc.processes == 1 and enc._pool is None
+    np.testing.assert_allclose(got, StaticMiniLM(processes=1).encode(texts), atol=1e-6)
 
 
 def test_static_encoder_throughput_smoke(static: StaticMiniLM) -> None:

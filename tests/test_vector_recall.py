@@ -90,6 +90,7 @@ def test_a_reopened_index_is_mapped_and_still_takes_changes(
     path = tmp_path / "v.usearch"
     build(path, x[:1500]).save()
     reader = VectorIndex(path, DIM, "test")
+    reader.refresh_every = 3600  # keeps the graph it mapped (see the next test for refresh)
     writer = VectorIndex(path, DIM, "test")
     assert reader.mapped and writer.mapped
     before = reader.search(queries[0], 10)
@@ -104,6 +105,33 @@ def test_a_reopened_index_is_mapped_and_still_takes_changes(
     truth = exact_top10(x, queries)
     truth = np.where(truth == before[0][0], -1, truth)  # the removed paper cannot be found
     assert recall_at_10(reopened, queries, truth) >= 0.94
+
+
+def test_a_reader_picks_up_what_another_process_saved(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """A server started before `papersift embed` ran elsewhere finds the new papers without a
+    restart; a copy with unsaved changes of its own is never swapped for the file."""
+    x, queries = data
+    path = tmp_path / "v.usearch"
+    server = VectorIndex(path, DIM, "test")  # no file yet: empty
+    server.refresh_every = 0
+    assert len(server) == 0 and server.search(queries[0], 10) == []
+    embedder = VectorIndex(path, DIM, "test")
+    embedder.upsert(list(range(1000)), x[:1000])
+    embedder.save()
+    assert len(server) == 1000 and server.mapped
+    assert server.search(x[5], 1)[0][0] == 5
+    embedder.upsert(list(range(1000, len(x))), x[1000:])
+    assert len(server) == 1000  # not saved yet: nothing to see
+    embedder.save()
+    assert server.search(x[1500], 1)[0][0] == 1500
+    assert len(server) == len(x)
+    # A process with changes of its own keeps them until it saves.
+    server.upsert([len(x)], x[:1])
+    embedder.remove([5])
+    embedder.save()
+    assert len(server) == len(x) + 1
 
 
 def test_a_mapped_reader_reads_vectors_from_the_rows_without_loading(

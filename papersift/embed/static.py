@@ -86,7 +86,9 @@ class StaticMiniLM:
             except BrokenProcessPool as e:
                 # A worker died: killed, or it could not start (spawn re-imports a caller's
                 # script, which fails without a ``__main__`` guard). This process does it all.
-                warnings.warn(f"static encoder workers failed ({e}); encoding in one process")
+                warnings.warn(
+                    f"static encoder workers failed ({e}); encoding in one process", stacklevel=2
+                )
                 self.close()
                 self.processes = 1
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

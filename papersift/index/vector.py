@@ -16,11 +16,16 @@ Two files per model, both derived data that `papersift reindex` rebuilds from th
 
 Keys are paper ``num``. A sidecar that is missing or shorter than a key (an index written before
 it existed) falls back to the int8 scores for those keys.
+
+Another process (``papersift embed`` from cron, beside a running ``serve``) replaces the graph
+file whole; a reader without unsaved changes of its own notices the new file within
+:data:`REFRESH_SECONDS` and maps it (:meth:`VectorIndex.refresh`).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,6 +47,7 @@ EF_SEARCH = 192  # at 100k papers and below
 EF_SEARCH_MAX = 2048
 RERANK_DEPTH = 64  # HNSW candidates re-ranked exactly (at least k)
 _GROW = 1.25  # sidecar capacity grows by this factor, so appends do not remap every batch
+REFRESH_SECONDS = 1.0  # how often a reader looks for a graph file saved by another process
 
 
 def expansion_search_for(n: int) -> int:
@@ -58,12 +64,43 @@ class VectorIndex:
         self.exact_path = path.with_suffix(".f16")
         self._exact: np.memmap | None = None
         self.ef_search: int | None = None  # None: expansion_search_for(len(self))
-        self.mapped = path.exists()  # True: the graph is the saved file, mapped read-only
-        self.index = self._new(key_lookups=not self.mapped)
-        if self.mapped:
-            self.index.view(str(path))
-            if self.index.ndim != dim:
-                raise ValueError(f"vector index {path} has dim {self.index.ndim}, expected {dim}")
+        self.refresh_every = REFRESH_SECONDS
+        self._next_check = 0.0
+        self._unsaved = False  # changes only this process has: never swapped for the file's
+        self._file: tuple[int, int, int] | None = self._file_id()  # the file this copy is
+        self.mapped = self._file is not None  # True: the graph is that file, mapped read-only
+        self.index = self._mapped() if self.mapped else self._new()
+
+    def _file_id(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _mapped(self) -> Index:
+        index = self._new(key_lookups=False)
+        index.view(str(self.path))
+        if index.ndim != self.dim:
+            raise ValueError(f"vector index {self.path} has dim {index.ndim}, expected {self.dim}")
+        return index
+
+    def refresh(self) -> bool:
+        """Map the graph file anew if another process has saved one since; True if it did.
+
+        Checked at most every :attr:`refresh_every` seconds (a ``stat``), and only while this
+        copy has no unsaved changes. Searches already running keep the graph they started
+        with: the old file stays readable while mapped, since files are replaced whole.
+        """
+        now = time.monotonic()
+        if self._unsaved or now < self._next_check:
+            return False
+        self._next_check = now + self.refresh_every
+        found = self._file_id()
+        if found is None or found == self._file:
+            return False
+        self.index, self.mapped, self._file = self._mapped(), True, found
+        return True
 
     def _writable(self) -> None:
         """Load the mapped graph into memory before the first change (a view is read-only).
@@ -93,6 +130,7 @@ class VectorIndex:
         )
 
     def __len__(self) -> int:
+        self.refresh()
         return len(self.index)
 
     def __contains__(self, num: int) -> bool:
@@ -163,6 +201,7 @@ class VectorIndex:
         keys = np.asarray(nums, dtype=np.uint64)
         vectors = np.asarray(vectors, dtype=np.float32)
         self._writable()
+        self._unsaved = True
         self._remove_present(keys)
         self.index.add(keys, vectors)
         self._write_rows(keys, vectors)
@@ -170,6 +209,7 @@ class VectorIndex:
     def remove(self, nums: Sequence[int]) -> None:
         if len(nums):
             self._writable()
+            self._unsaved = True
             self._remove_present(np.asarray(nums, dtype=np.uint64))
 
     def _remove_present(self, keys: np.ndarray) -> None:
@@ -191,10 +231,12 @@ class VectorIndex:
         tmp = self.path.with_suffix(".tmp")
         self.index.save(str(tmp))
         os.replace(tmp, self.path)
+        self._unsaved, self._file = False, self._file_id()
 
     def reset(self) -> None:
         self.index = self._new()
         self.mapped = False
+        self._unsaved = True
         self._exact = None
         self.exact_path.unlink(missing_ok=True)
 
@@ -207,6 +249,7 @@ class VectorIndex:
         ``rerank`` (default :data:`RERANK_DEPTH`) HNSW candidates, at least k, are ordered by
         exact cosine over the float16 rows; ``rerank=0`` returns the int8 HNSW order as is.
         """
+        self.refresh()
         if len(self.index) == 0 or k <= 0:
             return []
         k = min(k, len(self.index))
