@@ -165,3 +165,44 @@ def test_feedback_options_run_in_both_spaces(small_catalog: Catalog) -> None:
     out = searching.search(small_catalog, "learning rate warmup", mode="hybrid")
     assert ids(out)[0] in {"arxiv:1908.03265", "arxiv:1706.03762"}
     assert len(out.hits) == 5
+
+
+def test_a_serving_catalog_finds_papers_that_another_process_ingested(
+    small_catalog: Catalog,
+) -> None:
+    """`papersift ingest` from cron beside a running `serve`: the server's keyword reader and
+    vector index pick up the new files without a restart."""
+    import time
+    from datetime import date
+
+    from conftest import make_catalog
+
+    from papersift.records import PaperRecord
+    from papersift.service.ingesting import ingest
+
+    server = small_catalog
+    query = "surface codes for quantum error correction"
+    assert searching.search(server, query, mode="semantic").hits  # readers open, old papers
+    new = PaperRecord(
+        title="Surface codes for quantum error correction at scale",
+        abstract="We decode surface codes for fault-tolerant quantum computation with a "
+        "union-find decoder and measure logical error rates below threshold.",
+        authors=["Q. Bit"],
+        arxiv_id="2401.00001",
+        categories=["quant-ph"],
+        published=date(2024, 1, 1),
+        source="test",
+    )
+    other = make_catalog(server.settings.data_dir)  # another process's catalog
+    ingest(other, [new], source="test", location="cron")
+    other.close()
+    firsts: dict[str, str | None] = {}
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for mode in ("keyword", "semantic"):
+            hits = searching.search(server, query, mode=mode).hits  # type: ignore[arg-type]
+            firsts[mode] = hits[0].paper.arxiv_id if hits else None
+        if set(firsts.values()) == {"2401.00001"}:
+            break
+        time.sleep(0.2)
+    assert firsts == {"keyword": "2401.00001", "semantic": "2401.00001"}
