@@ -163,15 +163,22 @@ def similar(
 
 @main.command()
 @click.argument("paper_id")
+@click.option("--bibtex", is_flag=True, help="a BibTeX entry instead of JSON")
 @click.pass_context
-def show(ctx: click.Context, paper_id: str) -> None:
-    """Print one paper as JSON."""
+def show(ctx: click.Context, paper_id: str, bibtex: bool) -> None:
+    """Print one paper as JSON (or BibTeX)."""
     from papersift.service import searching
 
     try:
-        click.echo(searching.get(open_catalog(ctx), paper_id).model_dump_json(indent=2))
+        paper = searching.get(open_catalog(ctx), paper_id)
     except searching.NotFound as exc:
         fail(str(exc))
+    if bibtex:
+        from papersift.export.bibtex import to_bibtex
+
+        click.echo(to_bibtex([paper]), nl=False)
+    else:
+        click.echo(paper.model_dump_json(indent=2))
 
 
 @main.command()

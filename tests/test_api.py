@@ -116,3 +116,31 @@ def test_every_api_route_is_in_openapi(client: TestClient) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
     assert {"/api/search", "/api/paper/{paper_id}", "/api/similar", "/api/stats"} <= set(paths)
     assert "post" in paths["/api/similar"]
+
+
+def test_a_browser_gets_the_site_error_page_and_api_clients_json(client: TestClient) -> None:
+    page = client.get("/no/such/page", headers={"Accept": "text/html,*/*"})
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "No such page." in page.text and 'href="/"' in page.text
+    api = client.get("/api/no/such/thing", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    plain = client.get("/no/such/page")  # curl, feed readers: no text/html in Accept
+    assert plain.status_code == 404 and plain.json() == {"detail": "Not Found"}
+
+
+def test_search_at_slash_search_goes_to_the_search_page(client: TestClient) -> None:
+    r = client.get("/search?q=warmup&mode=keyword", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/?q=warmup&mode=keyword"
+    page = client.get("/search?q=warmup")
+    assert page.status_code == 200 and "Attention Is All You Need" in page.text
+
+
+def test_each_paper_has_a_bibtex_entry_beside_its_page(client: TestClient) -> None:
+    page = client.get("/paper/1706.03762").text
+    assert 'href="/paper/arxiv:1706.03762.bib"' in page
+    assert client.get("/paper/arxiv:1706.03762.bib").status_code == 200
+    r = client.get("/paper/1706.03762.bib")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-bibtex")
+    assert r.text.startswith("@") and "Attention Is All You Need" in r.text
+    assert "1706.03762" in r.text and "Vaswani" in r.text
+    assert client.get("/paper/9999.99999.bib").status_code == 404

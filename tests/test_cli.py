@@ -38,6 +38,8 @@ def test_ingest_search_similar_stats_from_the_terminal(tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["hits"][0]["paper"]["id"] == "arxiv:2101.00002"
     code, out = run(tmp_path / "d", "stats")
     assert code == 0 and "papers          2" in out
+    code, out = run(tmp_path / "d", "show", "2101.00001", "--bibtex")
+    assert code == 0 and out.startswith("@") and "Warmup schedules for learning rates" in out
     code, out = run(tmp_path / "d", "show", "nope")
     assert code == 2 and "no paper" in out
 

@@ -9,10 +9,12 @@ import pytest
 from conftest import SMALL
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from papersift.service import community, library
 from papersift.service.accounts import Principal, session_user
 from papersift.service.catalog import Catalog
+from papersift.store.schema import Paper
 from papersift.web.app import create_app
 from papersift.web.auth import CSRF_COOKIE, SESSION_COOKIE
 from papersift.web.pages_account import safe_next
@@ -253,3 +255,30 @@ def test_signed_out_visitors_are_asked_to_sign_in(app: FastAPI) -> None:
         bad = client.post("/signup", data={"username": "x", "email": "nope", "password": "short",
                                            "csrf_token": csrf(client)})  # fmt: skip
         assert bad.status_code == 400 and "username" in bad.text
+
+
+def test_quiet_today_shows_the_latest_list_and_trending_widens_its_window(
+    small_catalog: Catalog, app: FastAPI
+) -> None:
+    """A catalogue whose lists and votes are all from last year (an import, the demo) still
+    opens on papers: /daily shows the newest list, /trending the first window with any."""
+    from datetime import timedelta
+
+    from papersift.store import daily as daily_db
+
+    old = community.today() - timedelta(days=400)
+    with small_catalog.store.session() as s:
+        num = s.scalar(select(Paper.num).where(Paper.arxiv_id == "2002.05709"))
+        daily_db.add_entry(s, old, num, None, source="hf")
+    with TestClient(app) as client:
+        daily = client.get("/daily").text
+        assert "Nothing is listed for today yet" in daily and old.strftime("%B %Y") in daily
+        assert "A Simple Framework for Contrastive Learning" in daily
+        today = client.get(f"/daily/{community.today().isoformat()}").text  # asked for: as is
+        assert "Nothing is listed for today yet" not in today
+        assert "Contrastive Learning" not in today
+        trending = client.get("/trending").text
+        assert "Nothing new in the past week: showing all time." in trending
+        assert "A Simple Framework for Contrastive Learning" in trending
+        week = client.get("/trending", params={"window": "week"}).text  # picked: kept
+        assert "Contrastive Learning" not in week and "window=all" in week

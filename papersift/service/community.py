@@ -263,6 +263,12 @@ def daily(
     )
 
 
+def latest_daily_day(catalog: Catalog, on_or_before: date | None = None) -> date | None:
+    """The newest day with a daily list, up to today: what ``/daily`` shows on a quiet day."""
+    with catalog.store.session() as s:
+        return daily_db.latest_day(s, on_or_before or today())
+
+
 # -- trending -------------------------------------------------------------------------------------
 def _active_nums(s: Session, since: datetime) -> set[int]:
     voted = s.scalars(select(Vote.paper_num).where(Vote.created_at >= since).distinct())

@@ -69,9 +69,12 @@ def days_with_entries(s: Session, start: date, end: date) -> dict[date, int]:
     return {day: int(n) for day, n in s.execute(q)}
 
 
-def latest_day(s: Session) -> date | None:
-    """The most recent day that has a list."""
-    return s.scalar(select(func.max(DailyEntry.day)))
+def latest_day(s: Session, on_or_before: date | None = None) -> date | None:
+    """The most recent day that has a list (up to ``on_or_before``, when given)."""
+    q = select(func.max(DailyEntry.day))
+    if on_or_before is not None:
+        q = q.where(DailyEntry.day <= on_or_before)
+    return s.scalar(q)
 
 
 IMPORTED_SOURCE = "import:hf-daily"

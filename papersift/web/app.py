@@ -8,8 +8,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papersift import __version__
 from papersift.config import Settings
@@ -76,6 +78,16 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(compat_hf.router)
     app.include_router(compat_arxiv.router)
     app.include_router(browser.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A browser that asks for a page that is not there gets the site's error page; API
+        clients, feed readers and forms keep FastAPI's JSON answer."""
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if request.url.path.startswith("/api/") or request.method != "GET" or not wants_html:
+            return await http_exception_handler(request, exc)
+        message = "No such page." if exc.status_code == 404 else str(exc.detail)
+        return pages.render_error(request, exc.status_code, message)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:

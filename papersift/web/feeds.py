@@ -50,6 +50,13 @@ def _bib(text: str, name: str) -> Response:
     )
 
 
+@router.get("/paper/{paper_id:path}.bib")
+def paper_bibtex(cat_: Cat, paper_id: str) -> Response:
+    """One paper as a BibTeX entry (``/paper/<id>.bib``, beside the paper's page)."""
+    paper = searching.get(cat_, paper_id)
+    return _bib(bibtex.to_bibtex([paper]), bibtex.citation_key(paper))
+
+
 @router.get("/u/{username}/tags/{slug}.bib")
 def tag_bibtex(cat_: Cat, viewer: Viewer, username: str, slug: str) -> Response:
     """A tag as BibTeX (public tags, or your own)."""

@@ -11,7 +11,7 @@ from typing import Annotated, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -72,6 +72,13 @@ def _page_url(request: Request, **changes: object) -> str:
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
     params += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
     return f"{request.url.path}?{urlencode(params)}"
+
+
+@router.get("/search", include_in_schema=False)
+def search_alias(request: Request) -> RedirectResponse:
+    """``/search?q=...`` (where other sites keep search, and where people type it) is ``/``."""
+    query = request.url.query
+    return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=307)
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[Depends(limit_search)])

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from papersift.service import comments, community, dates, library, searching
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
-from papersift.service.community_models import Card, ListSort, Window
+from papersift.service.community_models import Card, ListSort, PaperListOut, Window
 from papersift.service.models import SearchOut
 from papersift.web.api import Cat
 from papersift.web.auth import Admin, User, Viewer
@@ -130,18 +130,31 @@ def _daily(
     sort: str,
     page: int,
     notice: str,
+    *,
+    latest_if_empty: bool = False,
 ) -> HTMLResponse:
+    """The page of a span; with ``latest_if_empty``, an empty today gives way to the newest
+    list (as Hugging Face Papers shows Friday's papers on a Sunday)."""
     sort_ = cast(ListSort, sort if sort in SORTS else "votes")
-    listing = community.daily(
-        cat_, span.start, span.end, viewer=me, sort=sort_, page=page, page_size=PAGE_SIZE
-    )
+
+    def listing_of(span: Span) -> PaperListOut:
+        return community.daily(
+            cat_, span.start, span.end, viewer=me, sort=sort_, page=page, page_size=PAGE_SIZE
+        )
+
+    listing, message = listing_of(span), NOTICES.get(notice)
+    latest = community.latest_daily_day(cat_) if latest_if_empty and not listing.total else None
+    if latest is not None and latest != span.start:
+        span = parse_span(day=latest.isoformat())
+        listing = listing_of(span)
+        message = f"Nothing is listed for today yet: this is the latest list, {span.label}."
     ctx = {
         "listing": listing,
         "span": span,
         "sort": sort_,
         "sorts": SORTS,
         "today": community.today(),
-        "notice": NOTICES.get(notice),
+        "notice": message,
         "pages": _pages(request, listing.page, listing.total),
     }
     return TEMPLATES.TemplateResponse(request, "daily.html", ctx)
@@ -159,7 +172,8 @@ def daily_page(
     notice: str = "",
 ) -> HTMLResponse:
     span = parse_span(week=week, month=month)  # QueryError: a 400 page saying what is expected
-    return _daily(request, cat_, me, span, sort, page, notice)
+    today_only = not week and not month and page == 1 and not notice
+    return _daily(request, cat_, me, span, sort, page, notice, latest_if_empty=today_only)
 
 
 @router.get("/daily/{day}", response_class=HTMLResponse)
@@ -189,24 +203,39 @@ def trending_page(
     request: Request,
     cat_: Cat,
     me: Viewer,
-    window: str = "week",
+    window: str = "",
     sort: str = "trending",
     has_code: str = "",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> HTMLResponse:
-    window_ = cast(Window, window if window in WINDOWS else "week")
+    """The window a reader picked; with none picked, the past week, or the first wider window
+    with anything in it (a catalogue imported from last year has no "past week")."""
     sort_ = cast(ListSort, sort if sort in SORTS else "trending")
-    listing = community.trending(
-        cat_,
-        window=window_,
-        sort=sort_,
-        viewer=me,
-        has_code=bool(has_code),
-        page=page,
-        page_size=PAGE_SIZE,
-    )
+    picked = window in WINDOWS
+    tries: list[Window] = [cast(Window, window)] if picked else ["week", "month", "all"]
+    notice = ""
+    listings = []
+    for window_ in tries:
+        listing = community.trending(
+            cat_,
+            window=window_,
+            sort=sort_,
+            viewer=me,
+            has_code=bool(has_code),
+            page=page,
+            page_size=PAGE_SIZE,
+        )
+        listings.append((window_, listing))
+        if listing.total:
+            break
+    if not listing.total:  # nothing anywhere: the page of the window asked for, empty
+        window_, listing = listings[0]
+    elif window_ != tries[0]:
+        wider = "all time" if window_ == "all" else f"the past {window_}"
+        notice = f"Nothing new in the past week: showing {wider}."
     ctx = {
         "listing": listing,
+        "notice": notice,
         "window": window_,
         "windows": WINDOWS,
         "sort": sort_,
