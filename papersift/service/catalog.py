@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -26,11 +26,13 @@ from papersift.embed.encoder import Encoder, encoder_model_id, load_encoder
 from papersift.embed.precomputed import VectorImport, check_rows
 from papersift.ids import normalize_doi, parse_arxiv_id
 from papersift.index.keyword import KeywordDoc, KeywordIndex
-from papersift.index.vector import VectorIndex
 from papersift.store import embeddings as emb
 from papersift.store.db import Store
 from papersift.store.papers import embed_text, iter_papers
 from papersift.store.schema import Paper
+
+if TYPE_CHECKING:
+    from papersift.index.vector import VectorIndex
 
 EPOCH = date(1970, 1, 1)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -90,6 +92,10 @@ class Catalog:
 
     @cached_property
     def vectors(self) -> VectorIndex:
+        # Imported on first use: onnxruntime and usearch come with it (~0.25 s), which a cold
+        # keyword-only `papersift search` never needs.
+        from papersift.index.vector import VectorIndex
+
         safe = self.model_id.replace("/", "_")
         return VectorIndex(
             self.settings.index_dir / f"vectors-{safe}.usearch", self.dim, self.model_id
