@@ -166,3 +166,47 @@ def test_static_encoder_throughput_smoke(static: StaticMiniLM) -> None:
     t = time.perf_counter()
     static.encode(texts)
     assert time.perf_counter() - t < 30
+
+
+def test_an_interrupted_embed_keeps_the_vector_index_it_had_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long jobs save the HNSW index as they go (every VECTOR_SAVE_EVERY_S): a crash after the
+    first batch leaves that batch searchable, and the re-run only does the rest."""
+    from papersift.index.vector import VectorIndex
+    from papersift.records import PaperRecord
+    from papersift.service import catalog as catalog_module
+    from papersift.service.ingesting import ingest
+
+    class CrashesOnSecondBatch:
+        def __init__(self, inner: StaticMiniLM) -> None:
+            self.inner, self.calls = inner, 0
+            self.model_id, self.dim, self.job_batch = inner.model_id, inner.dim, 0
+
+        def encode(self, texts: list[str], **kw: object) -> np.ndarray:
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of the job
+            return self.inner.encode(texts)
+
+    monkeypatch.setattr(catalog_module, "VECTOR_SAVE_EVERY_S", 0.0)
+    records = [
+        PaperRecord(title=f"Paper {i} on warmup", abstract=f"Study {i} of schedules.",
+                    arxiv_id=f"2101.{i:05d}", source="test")
+        for i in range(700)
+    ]  # fmt: skip
+    cat = Catalog(Settings(data_dir=tmp_path, encoder="static-minilm"))
+    ingest(cat, records, source="test", location="fixture", embed=False)
+    encoder = CrashesOnSecondBatch(StaticMiniLM(processes=1))
+    cat.use_encoder(encoder)  # type: ignore[arg-type]
+    with pytest.raises(KeyboardInterrupt):
+        cat.sync(embed=True)
+    saved = VectorIndex(cat.vectors.path, cat.dim, cat.model_id)
+    assert len(saved) == 512  # the first batch, saved before the crash
+    cat.close()
+    again = Catalog(Settings(data_dir=tmp_path, encoder="static-minilm"))
+    again.use_encoder(counting := CrashesOnSecondBatch(StaticMiniLM(processes=1)))  # type: ignore[arg-type]
+    counting.calls = 2  # never crashes again
+    assert again.sync(embed=True)["embedded"] == 700 - 512
+    assert len(VectorIndex(again.vectors.path, again.dim, again.model_id)) == 700
+    again.close()
