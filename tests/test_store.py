@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
+import pytest
 from conftest import SMALL
 from sqlalchemy import select
 
@@ -113,3 +115,81 @@ def test_known_head_revision_matches_the_migrations(catalog: Catalog) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
     assert current_revision(catalog.store.engine) == HEAD_REVISION
+
+
+def _stop_a_keyword_reindex_half_way(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[PaperRecord]:
+    """40 papers, a reindex from zero that commits after every paper and is stopped (Ctrl-C)
+    while indexing the 16th."""
+    from conftest import make_catalog
+
+    from papersift.index.keyword import KeywordIndex
+    from papersift.service import catalog as catalog_module
+
+    monkeypatch.setattr(catalog_module, "KEYWORD_COMMIT_EVERY_S", 0.0)
+    records = [
+        PaperRecord(title=f"Paper {i} about warmup", abstract=f"Warmup study number {i}.",
+                    arxiv_id=f"2102.{i:05d}", source="test")
+        for i in range(40)
+    ]  # fmt: skip
+    cat = make_catalog(data_dir)
+    ingest(cat, records, source="test", location="fixture", embed=False)
+    cat.keyword = KeywordIndex.recreate(cat.settings.index_dir / "keyword")  # reindex from zero
+    state = cat._state()
+    state.pop("keyword")
+    cat._save_state(state)
+    real_upsert, calls = cat.keyword.upsert, []
+
+    def upsert_then_crash(docs: list) -> int:  # type: ignore[type-arg]
+        calls.append(1)
+        if len(calls) == 16:
+            raise KeyboardInterrupt
+        return real_upsert(docs)
+
+    monkeypatch.setattr(cat.keyword, "upsert", upsert_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        cat.sync(embed=False)
+    assert cat._state()["keyword_pending"]["after"] > 0
+    cat.close()
+    return records
+
+
+def test_an_interrupted_keyword_reindex_goes_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keyword pass commits as it goes (every KEYWORD_COMMIT_EVERY_S) and records how far it
+    got, so a reindex stopped half-way neither starts over nor misses a paper."""
+    from conftest import make_catalog
+
+    records = _stop_a_keyword_reindex_half_way(tmp_path / "d", monkeypatch)
+    again = make_catalog(tmp_path / "d")
+    assert 0 < again.keyword.num_docs() < 40  # what was committed before the stop
+    assert again.sync(embed=False)["keyword"] == 40 - 15  # only the rest
+    assert again.keyword.num_docs() == 40 and "keyword_pending" not in again._state()
+    hits = searching.search(again, "warmup study number 39", mode="keyword").hits
+    assert hits[0].paper.arxiv_id == "2102.00039"
+    changed = replace(records[3], abstract="Warmup study number 3, revised with cosine decay.")
+    ingest(again, [changed], source="test", location="fixture", embed=False)
+    assert searching.search(again, "cosine decay", mode="keyword").hits[0].paper.arxiv_id == (
+        "2102.00003"
+    )  # the watermark it left still catches later changes
+    again.close()
+
+
+def test_papers_changed_while_a_reindex_was_stopped_are_indexed_when_it_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import make_catalog
+
+    records = _stop_a_keyword_reindex_half_way(tmp_path / "d", monkeypatch)
+    again = make_catalog(tmp_path / "d")
+    # An ingest meanwhile changes a paper the stopped pass had already indexed; its own sync
+    # goes on with the stopped pass, then indexes what changed after that pass began.
+    changed = replace(records[2], abstract="Warmup study number 2, now with cosine decay.")
+    ingest(again, [changed], source="test", location="fixture", embed=False)
+    assert again.keyword.num_docs() == 40 and "keyword_pending" not in again._state()
+    assert searching.search(again, "cosine decay", mode="keyword").hits[0].paper.arxiv_id == (
+        "2102.00002"
+    )
+    again.close()

@@ -40,6 +40,7 @@ EPOCH = date(1970, 1, 1)
 # resumes with at most this much HNSW work to redo (the vectors themselves are in the store).
 # Saving writes the whole graph, ~2 s at 1M papers, so every 5 minutes costs under 1%.
 VECTOR_SAVE_EVERY_S = 300.0
+KEYWORD_COMMIT_EVERY_S = 300.0  # the same for a long keyword indexing pass (tantivy commits)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -115,13 +116,13 @@ class Catalog:
     def _state_path(self) -> Path:
         return self.settings.index_dir / "state.json"
 
-    def _state(self) -> dict[str, str]:
+    def _state(self) -> dict[str, Any]:
         try:
             return dict(json.loads(self._state_path.read_text()))
         except (FileNotFoundError, ValueError):
             return {}
 
-    def _save_state(self, state: dict[str, str]) -> None:
+    def _save_state(self, state: dict[str, Any]) -> None:
         self._state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
@@ -138,25 +139,57 @@ class Catalog:
             return done
 
     def _sync_keyword(self, progress: Progress | None) -> int:
+        """Index the papers changed since the watermark, committing every KEYWORD_COMMIT_EVERY_S.
+
+        A pass records how far it got (``keyword_pending``: its watermark, the last paper num
+        committed, and the newest change it set out to index), so an interrupted reindex of
+        millions of papers goes on from there; papers changed meanwhile are caught by the
+        regular pass that follows, from the newest change the stopped pass had seen.
+        """
         state = self._state()
-        since = datetime.fromisoformat(state["keyword"]) if "keyword" in state else None
+        pending = state.get("keyword_pending")
+        if isinstance(pending, dict):
+            since = datetime.fromisoformat(pending["since"]) if pending.get("since") else None
+            after, newest_at = int(pending["after"]), datetime.fromisoformat(pending["newest"])
+        else:
+            since = datetime.fromisoformat(state["keyword"]) if "keyword" in state else None
+            after, newest_at = 0, None
+        n = 0
         with self.store.session() as s:
-            q = select(func.count(Paper.num), func.max(Paper.modified_at))
+            q = select(func.count(Paper.num), func.max(Paper.modified_at)).where(Paper.num > after)
             if since is not None:
                 q = q.where(Paper.modified_at >= since)
             total, newest = s.execute(q).one()
-            if not total:
-                return 0
-            n = 0
-            for p in iter_papers(s, since=since):
-                n += self.keyword.upsert([keyword_doc(p)])
-                if progress and n % 1000 == 0:
-                    progress("keyword index", n, total)
-            self.keyword.commit()
+            newest = newest_at or newest
+            if total:
+                committed_at = time.monotonic()
+                for p in iter_papers(s, since=since, after=after):
+                    n += self.keyword.upsert([keyword_doc(p)])
+                    if progress and n % 1000 == 0:
+                        progress("keyword index", n, total)
+                    if time.monotonic() - committed_at >= KEYWORD_COMMIT_EVERY_S:
+                        self.keyword.commit()
+                        state["keyword_pending"] = {
+                            "since": since.isoformat() if since else "",
+                            "after": p.num,
+                            "newest": newest.isoformat(),
+                        }
+                        self._save_state(state)
+                        committed_at = time.monotonic()
+                self.keyword.commit()
+        if not total and not isinstance(pending, dict):
+            return 0
         if progress:
             progress("keyword index", n, total)
-        state["keyword"] = newest.isoformat()
+        if newest is not None:
+            state["keyword"] = newest.isoformat()
+        state.pop("keyword_pending", None)
         self._save_state(state)
+        if isinstance(pending, dict) and newest is not None:
+            with self.store.session() as s:  # changed while the stopped pass was not running?
+                later = s.scalar(select(func.count(Paper.num)).where(Paper.modified_at > newest))
+            if later:
+                n += self._sync_keyword(progress)
         return n
 
     def _embed_stale(self, progress: Progress | None, batch: int = 512) -> int:
@@ -219,6 +252,7 @@ class Catalog:
             self.vectors.reset()
             state = self._state()
             state.pop("keyword", None)
+            state.pop("keyword_pending", None)
             self._save_state(state)
         return self.sync(embed=embed, progress=progress)
 

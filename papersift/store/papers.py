@@ -237,10 +237,11 @@ def count_papers(session: Session) -> int:
 
 
 def iter_papers(
-    session: Session, *, since: datetime | None = None, batch: int = 2000
+    session: Session, *, since: datetime | None = None, after: int = 0, batch: int = 2000
 ) -> Iterable[Paper]:
-    """Stream papers in ``num`` order (keyset pagination: constant memory at arXiv scale)."""
-    last = 0
+    """Stream papers with ``num > after`` in ``num`` order (keyset pagination: constant memory
+    at arXiv scale, and a stopped pass can go on from the last num it finished)."""
+    last = after
     while True:
         q = select(Paper).where(Paper.num > last).order_by(Paper.num).limit(batch)
         if since is not None:
