@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from metrics import mean, mrr_at_k, ndcg_at_k, percentile, recall_at_k, unique_in_order
 from sqlalchemy import select
@@ -56,6 +56,7 @@ from papersift.service.catalog import Catalog
 from papersift.service.ingesting import ingest
 from papersift.service.models import Mode
 from papersift.service.searching import search
+from papersift.store.papers import different_abstracts
 from papersift.store.schema import Paper
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -141,14 +142,15 @@ def load_dataset(root: Path, split: str) -> Dataset:
 class CorpusMap:
     """Which corpus ids each papersift paper stands for.
 
-    papersift deduplicates by arXiv id, then DOI, then normalised title, so two corpus documents
-    with the same title become one paper, and ``Paper.extra["source_id"]`` keeps only the last
-    record's id (``_apply`` merges ``extra`` with later records winning). The map is therefore
-    built here from the parsed records, keyed the way papersift matches them, and a merged paper
-    is scored as all of its corpus ids.
+    papersift deduplicates by arXiv id, then DOI, then normalised title (unless the abstracts
+    have nothing in common), so two corpus documents with the same title and abstract become one
+    paper, and ``Paper.extra["source_id"]`` keeps only the last record's id (``_apply`` merges
+    ``extra`` with later records winning). The map is therefore built here from the parsed
+    records, matched the way papersift matches them, and a merged paper is scored as all of its
+    corpus ids.
     """
 
-    by_title: dict[str, list[str]] = field(default_factory=dict)
+    by_title: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (id, abstract)
     by_arxiv: dict[str, list[str]] = field(default_factory=dict)
     records: int = 0
     unusable: int = 0  # records papersift's cleaning refuses (ingest reports them as problems)
@@ -170,7 +172,8 @@ class CorpusMap:
         if cleaned.arxiv_id:
             self.by_arxiv.setdefault(cleaned.arxiv_id, []).append(str(cid))
         else:
-            self.by_title.setdefault(title_key(cleaned.title), []).append(str(cid))
+            entry = (str(cid), cleaned.abstract or "")
+            self.by_title.setdefault(title_key(cleaned.title), []).append(entry)
 
     def track(self, items: Iterable[ParseItem]) -> Iterator[ParseItem]:
         """Pass parsed items through to ingest unchanged, noting each record on the way."""
@@ -183,14 +186,19 @@ class CorpusMap:
         """Paper id -> corpus ids, plus warnings when the map and the store disagree."""
         out: dict[str, list[str]] = {}
         with catalog.store.session() as s:
-            rows = s.execute(select(Paper.id, Paper.arxiv_id, Paper.title_key)).all()
-        for pid, arxiv_id, tkey in rows:
+            q = select(Paper.id, Paper.arxiv_id, Paper.title_key, Paper.abstract)
+            rows = s.execute(q.order_by(Paper.num)).all()
+        taken: set[str] = set()
+        for pid, arxiv_id, tkey, abstract in rows:
             ids = list(self.by_arxiv.get(arxiv_id, [])) if arxiv_id else []
-            ids += self.by_title.get(tkey, [])
+            for cid, text in self.by_title.get(tkey, []):
+                if cid not in taken and not different_abstracts(abstract, text):
+                    ids.append(cid)
+                    taken.add(cid)
             out[pid] = unique_in_order(ids)
         warnings: list[str] = []
         assigned = [cid for ids in out.values() for cid in ids]
-        expected = [cid for ids in self.by_title.values() for cid in ids] + [
+        expected = [cid for entries in self.by_title.values() for cid, _ in entries] + [
             cid for ids in self.by_arxiv.values() for cid in ids
         ]
         if len(assigned) != len(set(assigned)):
@@ -211,15 +219,14 @@ class TqdmProgress:
     """
 
     def __init__(self) -> None:
-        self.bars: dict[str, tqdm[None]] = {}
+        self.bars: dict[str, tqdm[Any]] = {}
         self.started = time.perf_counter()
         self.last: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        bar = self.bars.get(stage)
-        if bar is None:
-            bar = tqdm(desc=stage, total=total or None, unit="doc", dynamic_ncols=True)
-            self.bars[stage] = bar
+        if stage not in self.bars:
+            self.bars[stage] = tqdm(desc=stage, total=total or None, unit="doc", dynamic_ncols=True)
+        bar = self.bars[stage]
         if total and bar.total != total:
             bar.total = total
         bar.update(done - bar.n)

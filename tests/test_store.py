@@ -193,3 +193,48 @@ def test_papers_changed_while_a_reindex_was_stopped_are_indexed_when_it_goes_on(
         "2102.00002"
     )
     again.close()
+
+
+def test_a_shared_generic_title_does_not_fold_different_papers_together(
+    catalog: Catalog,
+) -> None:
+    """Id-less records titled "Summary" with unrelated abstracts stay separate papers (no
+    abstract is lost), re-ingesting them changes nothing, and a second source of one of them
+    still merges into it."""
+    a = PaperRecord(title="Summary", abstract="Steroid resistance in asthma is linked to "
+                    "glucocorticoid receptor phosphorylation in airway macrophages.")
+    b = PaperRecord(title="Summary", abstract="Glomerular filtration declines with kidney "
+                    "fibrosis; we measured podocyte loss in transplanted nephrons.")
+    c = PaperRecord(title="SUMMARY", abstract="Steroid resistance in asthma is linked to "
+                    "glucocorticoid receptor phosphorylation in airway macrophages, as shown.",
+                    doi="10.1000/asthma.1")  # fmt: skip
+    first = ingest(catalog, [a, b], source="t", location="x", embed=False)
+    assert first.inserted == 2
+    again = ingest(catalog, [a, b], source="t", location="x", embed=False)
+    assert again.inserted == 0 and again.updated == 0
+    assert ingest(catalog, [c], source="t", location="x", embed=False).inserted == 0
+    with catalog.store.session() as s:
+        papers = {p.abstract.split()[0]: p for p in s.scalars(select(Paper))}
+    assert set(papers) == {"Steroid", "Glomerular"}
+    assert papers["Steroid"].doi == "10.1000/asthma.1"
+    assert papers["Steroid"].id != papers["Glomerular"].id
+
+
+def test_sync_gives_an_older_sidecar_the_stored_vectors(small_catalog: Catalog) -> None:
+    """A catalogue whose float16 rows lost its older papers (an older version created them on
+    its first change) is repaired from the stored vectors by the next embed or ingest."""
+    import numpy as np
+
+    from papersift.store import embeddings as emb
+
+    path = small_catalog.vectors.exact_path
+    small_catalog.vectors._exact = None
+    rows = np.memmap(path, dtype=np.float16, mode="r+")
+    rows[:] = 0
+    rows.flush()
+    del rows
+    small_catalog.sync(embed=True)
+    with small_catalog.store.session() as s:
+        nums, stored = emb.get_vectors(s, small_catalog.model_id, range(1, 10), small_catalog.dim)
+    assert len(nums) == len(SMALL)
+    assert np.allclose(small_catalog.vectors.vectors_of(nums), stored, atol=1e-3)

@@ -195,3 +195,35 @@ def test_search_widens_as_the_index_grows(tmp_path: Path) -> None:
     index.ef_search = 48  # a caller (or a benchmark) may pin it
     index.search(x[0], 5)
     assert index.index.expansion_search == 48
+
+
+def test_an_index_from_before_the_rows_gets_all_of_them_on_its_first_change(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """An index saved without float16 rows (an older version) must not read its older papers
+    as "no vector" once a new paper creates the rows: they are filled from the graph."""
+    x, _ = data
+    path = tmp_path / "v.usearch"
+    build(path, x[:500]).save()
+    path.with_suffix(".f16").unlink()  # as an older version left it
+    writer = VectorIndex(path, DIM, "test")
+    writer.upsert([500], x[500:501])
+    got = writer.vectors_of([0, 250, 499, 500])
+    cos = np.sum(got * x[[0, 250, 499, 500]], axis=1) / np.linalg.norm(got, axis=1)
+    assert (cos > 0.99).all()
+
+
+def test_rows_missing_from_an_older_sidecar_are_noticed_and_can_be_rewritten(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    x, _ = data
+    path = tmp_path / "v.usearch"
+    build(path, x[:300]).save()
+    rows = np.memmap(path.with_suffix(".f16"), dtype=np.float16, mode="r+")
+    rows[: 300 * DIM] = 0  # an older version's sidecar: rows only for papers added later
+    rows.flush()
+    writer = VectorIndex(path, DIM, "test")
+    assert writer.rows_incomplete()
+    writer.write_rows(list(range(300)), x[:300])
+    assert not writer.rows_incomplete()
+    assert np.allclose(VectorIndex(path, DIM, "test").vectors_of([7])[0], x[7], atol=1e-3)

@@ -176,6 +176,7 @@ class VectorIndex:
         if m is not None:
             m.flush()
             self._exact = None
+        created = writable and size == 0
         if writable and size < need * row_bytes:
             self.exact_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.exact_path, "ab") as f:
@@ -187,7 +188,47 @@ class VectorIndex:
             self.exact_path, dtype=np.float16, mode="r+" if writable else "r",
             shape=(size // row_bytes, self.dim),
         )  # fmt: skip
+        if created and len(self.index):
+            self._rows_from_graph(self._exact)
         return self._exact
+
+    def _rows_from_graph(self, rows: np.memmap) -> None:
+        """Fill a new sidecar with the graph's own (int8) vectors.
+
+        An index written before the rows existed gets them on its first change; without this
+        the rows would hold only the papers added since, and every older paper would read as
+        "no vector" (zeros) in the rerank's features. The catalog then replaces them with the
+        stored float16 vectors (:meth:`rows_incomplete`, :meth:`write_rows`).
+        """
+        keys = np.asarray(self.index.keys, dtype=np.uint64)
+        for start in range(0, len(keys), 50_000):
+            part = keys[start : start + 50_000]
+            got = np.asarray(self.index.get(part), dtype=np.float32).reshape(len(part), -1)
+            got /= np.clip(np.linalg.norm(got, axis=1, keepdims=True), 1e-12, None)
+            rows[part.astype(np.int64)] = got.astype(np.float16)
+
+    def rows_incomplete(self, sample: int = 200) -> bool:
+        """Whether some paper in the graph has no float16 row (a sample of the keys is checked).
+
+        True for a sidecar left by an earlier version that created it without the graph's
+        older papers. A writer's question: it loads the graph for its keys.
+        """
+        self._writable()
+        if not len(self.index):
+            return False
+        keys = np.asarray(self.index.keys, dtype=np.int64)
+        picked = np.random.default_rng(0).choice(keys, size=min(sample, len(keys)), replace=False)
+        rows = self._rows(need=int(picked.max()) + 1)
+        if rows is None or len(rows) <= int(picked.max()):
+            return True
+        return not bool(np.asarray(rows[picked]).any(axis=1).all())
+
+    def write_rows(self, nums: Sequence[int], vectors: np.ndarray) -> None:
+        """Set papers' float16 rows without touching the graph (repairing the sidecar)."""
+        if len(nums):
+            self._write_rows(np.asarray(nums, dtype=np.int64), np.asarray(vectors, np.float32))
+            if self._exact is not None:
+                self._exact.flush()
 
     def _write_rows(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         rows = self._rows(writable=True, need=int(keys.max()) + 1)

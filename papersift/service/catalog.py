@@ -230,8 +230,13 @@ class Catalog:
         return done
 
     def _sync_vectors(self, progress: Progress | None) -> int:
-        """Add cached vectors the index lacks (e.g. imported ones, or after a crash)."""
+        """Add cached vectors the index lacks (e.g. imported ones, or after a crash), and give
+        the index's float16 rows the stored vectors where an older version left them out."""
         added = 0
+        if len(self.vectors) and self.vectors.rows_incomplete():
+            with self.store.session() as s:
+                for nums, vecs in emb.iter_vectors(s, self.model_id, self.dim):
+                    self.vectors.write_rows(nums, vecs)
         with self.store.session() as s:
             for nums, vecs in emb.iter_vectors(s, self.model_id, self.dim):
                 missing = [i for i, n in enumerate(nums) if n not in self.vectors]

@@ -8,6 +8,7 @@ snapshot after a newer API harvest never rolls a paper back.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,9 +100,9 @@ def _apply(p: Paper, r: PaperRecord, *, newer: bool) -> None:
     p.text_hash = text_hash(p.title, p.abstract)
 
 
-def _new_paper(r: PaperRecord, now: datetime) -> Paper:
+def _new_paper(r: PaperRecord, now: datetime, pid: str) -> Paper:
     p = Paper(
-        id=paper_id(r),
+        id=pid,
         arxiv_id=r.arxiv_id,
         arxiv_version=r.version,
         title=r.title,
@@ -127,13 +128,34 @@ def _new_paper(r: PaperRecord, now: datetime) -> Paper:
     return p
 
 
+_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}")
+SAME_PAPER_MIN_OVERLAP = 0.2
+
+
+def different_abstracts(a: str | None, b: str | None) -> bool:
+    """Whether two abstracts are plainly of two different papers (both present, and under a
+    fifth of their content words shared), so that a shared title is no reason to merge.
+
+    Titles like "Summary", "Editorial" or "Corresponding author:" (as scraped by a careless
+    source) would otherwise fold unrelated papers into one and lose all but one abstract.
+    Two versions or two sources of one paper share most of their words: an arXiv v1 and v2
+    abstract, or an arXiv and a journal abstract, rarely fall below half.
+    """
+    words_a = set(_CONTENT_WORD.findall((a or "").casefold()))
+    words_b = set(_CONTENT_WORD.findall((b or "").casefold()))
+    if not words_a or not words_b:
+        return False
+    return len(words_a & words_b) / len(words_a | words_b) < SAME_PAPER_MIN_OVERLAP
+
+
 class _Lookup:
     """In-memory identity maps for one batch, prefetched with three IN queries."""
 
     def __init__(self, session: Session, records: Sequence[PaperRecord]) -> None:
         self.by_arxiv: dict[str, Paper] = {}
         self.by_doi: dict[str, Paper] = {}
-        self.by_title: dict[str, Paper] = {}
+        self.by_title: dict[str, list[Paper]] = {}
+        self.ids: set[str] = set()
         arxiv = {r.arxiv_id for r in records if r.arxiv_id}
         dois = {r.doi for r in records if r.doi}
         titles = {title_key(r.title) for r in records}
@@ -152,7 +174,10 @@ class _Lookup:
             self.by_arxiv[p.arxiv_id] = p
         if p.doi:
             self.by_doi.setdefault(p.doi, p)
-        self.by_title.setdefault(p.title_key, p)
+        same = self.by_title.setdefault(p.title_key, [])
+        if not any(q is p for q in same):
+            same.append(p)
+        self.ids.add(p.id)
 
     def match(self, r: PaperRecord) -> Paper | None:
         if r.arxiv_id and r.arxiv_id in self.by_arxiv:
@@ -161,13 +186,23 @@ class _Lookup:
             p = self.by_doi[r.doi]
             if not (r.arxiv_id and p.arxiv_id and p.arxiv_id != r.arxiv_id):
                 return p
-        same_title = self.by_title.get(title_key(r.title))
-        # Same title but two different arXiv ids are two papers (it happens: errata, series).
-        if same_title is not None and not (
-            r.arxiv_id and same_title.arxiv_id and same_title.arxiv_id != r.arxiv_id
-        ):
+        for same_title in self.by_title.get(title_key(r.title), []):
+            # Same title but two different arXiv ids are two papers (it happens: errata,
+            # series), and so are a title's papers whose abstracts have nothing in common.
+            if r.arxiv_id and same_title.arxiv_id and same_title.arxiv_id != r.arxiv_id:
+                continue
+            if different_abstracts(same_title.abstract, r.abstract):
+                continue
             return same_title
         return None
+
+    def new_id(self, r: PaperRecord) -> str:
+        """The record's stable id; a second paper under an id-less title hashes its abstract in."""
+        pid = paper_id(r)
+        if pid in self.ids and pid.startswith("title:"):
+            key = f"{title_key(r.title)}\n{r.abstract or ''}".encode()
+            pid = f"title:{hashlib.sha1(key).hexdigest()[:16]}"
+        return pid
 
 
 def upsert_batch(session: Session, records: Sequence[PaperRecord]) -> UpsertResult:
@@ -180,7 +215,7 @@ def upsert_batch(session: Session, records: Sequence[PaperRecord]) -> UpsertResu
     for r in records:
         existing = lookup.match(r)
         if existing is None:
-            p = _new_paper(r, now)
+            p = _new_paper(r, now, lookup.new_id(r))
             session.add(p)
             lookup.add(p)
             fresh.append(p)
