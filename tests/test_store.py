@@ -201,10 +201,16 @@ def test_a_shared_generic_title_does_not_fold_different_papers_together(
     """Id-less records titled "Summary" with unrelated abstracts stay separate papers (no
     abstract is lost), re-ingesting them changes nothing, and a second source of one of them
     still merges into it."""
-    a = PaperRecord(title="Summary", abstract="Steroid resistance in asthma is linked to "
-                    "glucocorticoid receptor phosphorylation in airway macrophages.")
-    b = PaperRecord(title="Summary", abstract="Glomerular filtration declines with kidney "
-                    "fibrosis; we measured podocyte loss in transplanted nephrons.")
+    a = PaperRecord(
+        title="Summary",
+        abstract="Steroid resistance in asthma is linked to "
+        "glucocorticoid receptor phosphorylation in airway macrophages.",
+    )
+    b = PaperRecord(
+        title="Summary",
+        abstract="Glomerular filtration declines with kidney "
+        "fibrosis; we measured podocyte loss in transplanted nephrons.",
+    )
     c = PaperRecord(title="SUMMARY", abstract="Steroid resistance in asthma is linked to "
                     "glucocorticoid receptor phosphorylation in airway macrophages, as shown.",
                     doi="10.1000/asthma.1")  # fmt: skip
