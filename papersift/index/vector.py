@@ -198,7 +198,7 @@ class VectorIndex:
         An index written before the rows existed gets them on its first change; without this
         the rows would hold only the papers added since, and every older paper would read as
         "no vector" (zeros) in the rerank's features. The catalog then replaces them with the
-        stored float16 vectors (:meth:`rows_incomplete`, :meth:`write_rows`).
+        stored float16 vectors (:meth:`rows_present`, :meth:`write_rows`).
         """
         keys = np.asarray(self.index.keys, dtype=np.uint64)
         for start in range(0, len(keys), 50_000):
@@ -207,21 +207,23 @@ class VectorIndex:
             got /= np.clip(np.linalg.norm(got, axis=1, keepdims=True), 1e-12, None)
             rows[part.astype(np.int64)] = got.astype(np.float16)
 
-    def rows_incomplete(self, sample: int = 200) -> bool:
-        """Whether some paper in the graph has no float16 row (a sample of the keys is checked).
+    def rows_present(self, nums: Sequence[int]) -> bool:
+        """Whether these papers (ones with a stored vector) all have a float16 row.
 
-        True for a sidecar left by an earlier version that created it without the graph's
-        older papers. A writer's question: it loads the graph for its keys.
+        False for a rows file left by an earlier version that created it without the graph's
+        older papers; the catalog then rewrites the rows from the store. Reads only the rows,
+        so a mapped reader stays mapped. No rows file at all is fine: the graph answers, and
+        the file is created, filled, on the first change.
         """
-        self._writable()
-        if not len(self.index):
-            return False
-        keys = np.asarray(self.index.keys, dtype=np.int64)
-        picked = np.random.default_rng(0).choice(keys, size=min(sample, len(keys)), replace=False)
-        rows = self._rows(need=int(picked.max()) + 1)
-        if rows is None or len(rows) <= int(picked.max()):
+        keys = np.asarray(nums, dtype=np.int64)
+        if not len(keys):
             return True
-        return not bool(np.asarray(rows[picked]).any(axis=1).all())
+        rows = self._rows(need=int(keys.max()) + 1)
+        if rows is None:
+            return True
+        if int(keys.max()) >= len(rows):
+            return False
+        return bool(np.asarray(rows[keys]).any(axis=1).all())
 
     def write_rows(self, nums: Sequence[int], vectors: np.ndarray) -> None:
         """Set papers' float16 rows without touching the graph (repairing the sidecar)."""

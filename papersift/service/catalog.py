@@ -233,10 +233,19 @@ class Catalog:
         """Add cached vectors the index lacks (e.g. imported ones, or after a crash), and give
         the index's float16 rows the stored vectors where an older version left them out."""
         added = 0
-        if len(self.vectors) and self.vectors.rows_incomplete():
+        with self.store.session() as s:
+            cached = emb.count_vectors(s, self.model_id)
+            sample = emb.spread_nums(s, self.model_id)
+        if not cached:
+            return 0
+        if not self.vectors.rows_present(sample):
             with self.store.session() as s:
                 for nums, vecs in emb.iter_vectors(s, self.model_id, self.dim):
                     self.vectors.write_rows(nums, vecs)
+        if cached == len(self.vectors):
+            # Every cached vector is indexed (the usual case after an embed): skip reading
+            # them all back, which at 2.7M papers is ~2 GB and the whole graph loaded.
+            return 0
         with self.store.session() as s:
             for nums, vecs in emb.iter_vectors(s, self.model_id, self.dim):
                 missing = [i for i, n in enumerate(nums) if n not in self.vectors]

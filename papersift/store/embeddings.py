@@ -55,6 +55,29 @@ def count_stale(session: Session, model_id: str) -> int:
     return int(session.scalar(q) or 0)
 
 
+def count_vectors(session: Session, model_id: str) -> int:
+    from sqlalchemy import func
+
+    q = select(func.count()).select_from(Embedding).where(Embedding.model_id == model_id)
+    return int(session.scalar(q) or 0)
+
+
+def spread_nums(session: Session, model_id: str, n: int = 200) -> list[int]:
+    """Up to ``n`` papers with a vector, spread evenly over ``num`` (a cheap sample: two
+    look-ups by key, where ORDER BY random() would sort millions of rows)."""
+    from sqlalchemy import func
+
+    q = select(func.min(Embedding.paper_num), func.max(Embedding.paper_num))
+    lo, hi = session.execute(q.where(Embedding.model_id == model_id)).one()
+    if lo is None:
+        return []
+    wanted = sorted({int(x) for x in np.linspace(lo, hi, num=4 * n)})
+    found = select(Embedding.paper_num).where(
+        Embedding.model_id == model_id, Embedding.paper_num.in_(wanted)
+    )
+    return list(session.scalars(found))[:n]
+
+
 def put_vectors(
     session: Session,
     model_id: str,
