@@ -226,21 +226,28 @@ def test_a_shared_generic_title_does_not_fold_different_papers_together(
     assert papers["Steroid"].id != papers["Glomerular"].id
 
 
-def test_sync_gives_an_older_sidecar_the_stored_vectors(small_catalog: Catalog) -> None:
-    """A catalogue whose float16 rows lost its older papers (an older version created them on
-    its first change) is repaired from the stored vectors by the next embed or ingest."""
-    import numpy as np
-
-    from papersift.store import embeddings as emb
-
-    path = small_catalog.vectors.exact_path
-    small_catalog.vectors._exact = None
-    rows = np.memmap(path, dtype=np.float16, mode="r+")
-    rows[:] = 0
-    rows.flush()
-    del rows
-    small_catalog.sync(embed=True)
-    with small_catalog.store.session() as s:
-        nums, stored = emb.get_vectors(s, small_catalog.model_id, range(1, 10), small_catalog.dim)
-    assert len(nums) == len(SMALL)
-    assert np.allclose(small_catalog.vectors.vectors_of(nums), stored, atol=1e-3)
+def test_an_excerpt_or_a_stub_of_the_same_abstract_still_merges_by_title(
+    catalog: Catalog,
+) -> None:
+    """A listing page's first sentence of an abstract, or a one-line stub, is the same paper:
+    the excerpt shares all its words (though few of the whole abstract's), the stub is too
+    short to judge."""
+    full = (
+        "We study learning rate warmup for adaptive optimisers such as Adam. Warmup stabilises "
+        "the early phase of training, when the variance of the adaptive learning rate is large "
+        "because few gradients have been averaged. We show that rectifying this variance "
+        "removes the need for a hand-tuned warmup schedule, derive the correction term in "
+        "closed form, and evaluate it on image classification with residual networks, language "
+        "modelling with recurrent and transformer models, and neural machine translation, "
+        "where it matches carefully tuned warmup heuristics and improves robustness to the "
+        "choice of initial learning rate, batch size and dataset."
+    )
+    a = PaperRecord(title="On Warmup for Adaptive Optimisers", abstract=full, arxiv_id="2101.1")
+    excerpt = PaperRecord(
+        title="On warmup for adaptive optimisers",
+        abstract=full.split(". ")[0] + " ...",
+        source="listing-page",
+    )
+    stub = PaperRecord(title="On Warmup for Adaptive Optimisers", abstract="Collected notes.",
+                       doi="10.1000/warmup")  # fmt: skip
+    assert ingest(catalog, [a, excerpt, stub], source="t", location="x", embed=False).inserted == 1
