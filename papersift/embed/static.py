@@ -17,6 +17,7 @@ import os
 import re
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -117,18 +118,22 @@ class StaticMiniLM:
         """
         pool = self._workers()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        starts = range(0, len(texts), CHUNK)
-        pending: list[tuple[int, Future[np.ndarray]]] = []
-        for start in [*starts, None]:
-            if start is not None:
-                chunk = [t or "" for t in texts[start : start + CHUNK]]
-                pending.append((start, pool.submit(_worker_encode, chunk)))
-            while pending and (start is None or len(pending) > 2 * self.processes):
-                first, future = pending.pop(0)
-                rows = future.result()
-                out[first : first + len(rows)] = rows
-                if progress:
-                    progress(len(rows))
+        pending: deque[tuple[int, Future[np.ndarray]]] = deque()
+
+        def take_oldest() -> None:
+            first, future = pending.popleft()
+            rows = future.result()
+            out[first : first + len(rows)] = rows
+            if progress:
+                progress(len(rows))
+
+        for start in range(0, len(texts), CHUNK):
+            chunk = [t or "" for t in texts[start : start + CHUNK]]
+            pending.append((start, pool.submit(_worker_encode, chunk)))
+            if len(pending) > 2 * self.processes:
+                take_oldest()
+        while pending:
+            take_oldest()
         return out
 
     def _workers(self) -> ProcessPoolExecutor:

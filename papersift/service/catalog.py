@@ -147,8 +147,9 @@ class Catalog:
         regular pass that follows, from the newest change the stopped pass had seen.
         """
         state = self._state()
-        pending = state.get("keyword_pending")
-        if isinstance(pending, dict):
+        raw = state.get("keyword_pending")
+        pending: dict[str, Any] | None = raw if isinstance(raw, dict) else None
+        if pending is not None:
             since = datetime.fromisoformat(pending["since"]) if pending.get("since") else None
             after, newest_at = int(pending["after"]), datetime.fromisoformat(pending["newest"])
         else:
@@ -177,7 +178,7 @@ class Catalog:
                         self._save_state(state)
                         committed_at = time.monotonic()
                 self.keyword.commit()
-        if not total and not isinstance(pending, dict):
+        if not total and pending is None:
             return 0
         if progress:
             progress("keyword index", n, total)
@@ -185,7 +186,7 @@ class Catalog:
             state["keyword"] = newest.isoformat()
         state.pop("keyword_pending", None)
         self._save_state(state)
-        if isinstance(pending, dict) and newest is not None:
+        if pending is not None and newest is not None:
             with self.store.session() as s:  # changed while the stopped pass was not running?
                 later = s.scalar(select(func.count(Paper.num)).where(Paper.modified_at > newest))
             if later:

@@ -214,7 +214,7 @@ def trending_page(
     picked = window in WINDOWS
     tries: list[Window] = [cast(Window, window)] if picked else ["week", "month", "all"]
     notice = ""
-    listings = []
+    first: PaperListOut | None = None
     for window_ in tries:
         listing = community.trending(
             cat_,
@@ -225,11 +225,11 @@ def trending_page(
             page=page,
             page_size=PAGE_SIZE,
         )
-        listings.append((window_, listing))
+        first = first or listing
         if listing.total:
             break
-    if not listing.total:  # nothing anywhere: the page of the window asked for, empty
-        window_, listing = listings[0]
+    if not listing.total and first is not None:  # nothing anywhere: the asked window, empty
+        window_, listing = tries[0], first
     elif window_ != tries[0]:
         wider = "all time" if window_ == "all" else f"the past {window_}"
         notice = f"Nothing new in the past week: showing {wider}."
