@@ -132,6 +132,56 @@ def test_a_reader_picks_up_what_another_process_saved(
     embedder.remove([5])
     embedder.save()
     assert len(server) == len(x) + 1
+    # ... and when it saves, the other process's removal of paper 5 is not undone.
+    server.save()
+    reopened = VectorIndex(path, DIM, "test")
+    assert len(reopened) == len(x) and 5 not in reopened and len(x) in reopened
+
+
+def test_two_writers_at_once_keep_each_others_papers(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """`papersift embed` and an ingest through the server both change the index: whoever
+    saves second replays its own changes onto the other's graph instead of overwriting it."""
+    x, queries = data
+    path = tmp_path / "v.usearch"
+    build(path, x[:1000]).save()
+    embed_job = VectorIndex(path, DIM, "test")
+    server = VectorIndex(path, DIM, "test")
+    embed_job.upsert(list(range(1000, 1600)), x[1000:1600])
+    server.upsert(list(range(1600, len(x))), x[1600:])
+    server.remove([3])
+    embed_job.upsert([7], x[8:9])  # paper 7 re-embedded after its text changed
+    server.save()
+    embed_job.save()  # loaded before the server saved: merges, does not overwrite
+    both = VectorIndex(path, DIM, "test")
+    assert len(both) == len(x) - 1
+    assert 3 not in both and all(k in both for k in (0, 1000, 1599, 1600, len(x) - 1))
+    assert both.search(x[8], 2)[0][0] in {7, 8}
+    truth = exact_top10(x, queries)
+    truth = np.where(truth == 3, -1, truth)
+    assert recall_at_10(both, queries, truth) >= 0.94
+    # A later save by the same writer, with nothing new from the other side, merges nothing.
+    embed_job.upsert([3], x[3:4])
+    embed_job.save()
+    assert len(VectorIndex(path, DIM, "test")) == len(x)
+
+
+def test_a_rebuilt_index_replaces_the_file_instead_of_merging(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """`papersift reindex` rebuilds from the store: what it saves is the whole truth."""
+    x, _ = data
+    path = tmp_path / "v.usearch"
+    build(path, x[:100]).save()
+    reindex = VectorIndex(path, DIM, "test")
+    other = VectorIndex(path, DIM, "test")
+    other.remove([1, 2])
+    other.save()
+    reindex.reset()
+    reindex.upsert(list(range(50)), x[:50])
+    reindex.save()
+    assert len(VectorIndex(path, DIM, "test")) == 50
 
 
 def test_a_mapped_reader_reads_vectors_from_the_rows_without_loading(

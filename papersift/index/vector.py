@@ -19,14 +19,19 @@ it existed) falls back to the int8 scores for those keys.
 
 Another process (``papersift embed`` from cron, beside a running ``serve``) replaces the graph
 file whole; a reader without unsaved changes of its own notices the new file within
-:data:`REFRESH_SECONDS` and maps it (:meth:`VectorIndex.refresh`).
+:data:`REFRESH_SECONDS` and maps it (:meth:`VectorIndex.refresh`). Two writers at once (an
+ingest through the server while ``papersift embed`` runs) do not lose each other's papers:
+saving takes a lock file, and a writer whose file was replaced since it loaded it replays its
+own additions and removals onto the newer graph instead of overwriting it
+(:meth:`VectorIndex.save`).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +55,23 @@ _GROW = 1.25  # sidecar capacity grows by this factor, so appends do not remap e
 REFRESH_SECONDS = 1.0  # how often a reader looks for a graph file saved by another process
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (``flock``; a no-op where there is none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def expansion_search_for(n: int) -> int:
     """The search width (ef) that kept recall@10 >= 0.95 at n papers, in steps of 32."""
     ef = EF_SEARCH * max(1.0, n / 100_000) ** 0.6
@@ -67,6 +89,10 @@ class VectorIndex:
         self.refresh_every = REFRESH_SECONDS
         self._next_check = 0.0
         self._unsaved = False  # changes only this process has: never swapped for the file's
+        # What this copy changed since it was loaded, replayed onto a graph another process
+        # saved meanwhile; ``_rebuilt`` (a reset) means this copy replaces the file instead.
+        self._ops: list[tuple[bool, np.ndarray]] = []  # (added?, keys), in order: 8 B/key
+        self._rebuilt = False
         self._file: tuple[int, int, int] | None = self._file_id()  # the file this copy is
         self.mapped = self._file is not None  # True: the graph is that file, mapped read-only
         self.index = self._mapped() if self.mapped else self._new()
@@ -114,6 +140,8 @@ class VectorIndex:
         """
         if self.mapped:
             loaded = self._new()
+            # The id first: if the file is replaced during the load, save() merges (harmless).
+            self._file = self._file_id()
             loaded.load(str(self.path))
             self.index = loaded
             self.mapped = False
@@ -138,7 +166,7 @@ class VectorIndex:
         self._writable()
         return bool(self.index.contains(num))
 
-    def vectors_of(self, nums: Sequence[int]) -> np.ndarray:
+    def vectors_of(self, nums: Sequence[int] | np.ndarray) -> np.ndarray:
         """The papers' vectors, from the float16 rows (zeros for a paper the index lacks).
 
         For the rerank's cosines and dense feedback. An index written before the rows existed
@@ -248,12 +276,15 @@ class VectorIndex:
         self._remove_present(keys)
         self.index.add(keys, vectors)
         self._write_rows(keys, vectors)
+        self._ops.append((True, keys.copy()))
 
     def remove(self, nums: Sequence[int]) -> None:
         if len(nums):
             self._writable()
             self._unsaved = True
-            self._remove_present(np.asarray(nums, dtype=np.uint64))
+            keys = np.asarray(nums, dtype=np.uint64)
+            self._remove_present(keys)
+            self._ops.append((False, keys.copy()))
 
     def _remove_present(self, keys: np.ndarray) -> None:
         present = keys[np.asarray(self.index.contains(keys), dtype=bool)]
@@ -263,6 +294,9 @@ class VectorIndex:
     def save(self) -> None:
         """Write to a temporary file, then rename: readers never see a half-written index.
 
+        Under a lock file, so two writers save one after the other. If another process saved
+        the graph since this copy loaded it, this copy's own changes are replayed onto that
+        newer graph (:meth:`_merge_saved`) rather than overwriting it and losing its papers.
         The float16 rows are written in place: a row newer than the saved graph is harmless,
         since rows are only read for keys the graph returns.
         """
@@ -271,15 +305,40 @@ class VectorIndex:
             self._exact.flush()
         if self.mapped:
             return  # unchanged since it was mapped from this very file
-        tmp = self.path.with_suffix(".tmp")
-        self.index.save(str(tmp))
-        os.replace(tmp, self.path)
-        self._unsaved, self._file = False, self._file_id()
+        with _locked(self.path.with_suffix(".lock")):
+            on_disk = self._file_id()
+            if on_disk is not None and on_disk != self._file and not self._rebuilt:
+                self._merge_saved()
+            tmp = self.path.with_suffix(".tmp")
+            self.index.save(str(tmp))
+            os.replace(tmp, self.path)
+            self._file = self._file_id()
+        self._unsaved, self._rebuilt = False, False
+        self._ops = []
+
+    def _merge_saved(self) -> None:
+        """Take the graph on disk and apply this copy's additions and removals to it.
+
+        Vectors come from the float16 rows (exact, and shared with the other process: a paper
+        both processes embedded gets the newer row). Costs one load of the graph, only when
+        two processes wrote the same index between two saves.
+        """
+        merged = self._new()
+        merged.load(str(self.path))
+        for added, keys in self._ops:  # in order: a paper added, then removed, stays removed
+            present = keys[np.asarray(merged.contains(keys), dtype=bool).reshape(-1)]
+            if len(present):
+                merged.remove(present)
+            if added:
+                merged.add(keys, self.vectors_of(keys.astype(np.int64)))
+        self.index = merged
 
     def reset(self) -> None:
         self.index = self._new()
         self.mapped = False
         self._unsaved = True
+        self._rebuilt = True
+        self._ops = []
         self._exact = None
         self.exact_path.unlink(missing_ok=True)
 
