@@ -48,7 +48,7 @@ from usearch.index import Index  # isort: skip
 # how crowded the neighbourhoods are: ef 1408 gave 0.958 on the session-4 corpus but 0.926 on
 # session 7's, whose vectors crowd closer (10th neighbour at cosine 0.58 against 0.52, more like
 # an all-ML catalogue), where ef 3072 gave 0.951 (p50 19 ms). expansion_search_for() follows the
-# harder case, ef = 192 * (n / 100k) ** 0.85 (3200 at 2.7M, 1376 at 1M).
+# harder case, ef = 192 * (n / 100k) ** 0.85 (3168 at 2.7M, 1376 at 1M).
 CONNECTIVITY = 16
 EF_ADD = 64
 EF_SEARCH = 192  # at 100k papers and below
