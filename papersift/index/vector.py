@@ -43,15 +43,14 @@ from usearch.index import Index  # isort: skip
 # re-rank, on MiniLM-like vectors and title queries. connectivity 16 keeps the mapped graph at 548
 # bytes/paper (budget 600; 24 would add 64 bytes of links). expansion_add 128 builds 2.2x slower
 # than 64 for +1 point of recall at 100k; the cheaper build is kept and recall bought at query
-# time, where HNSW needs a wider search as the index grows: at 100k ef 192 gave 0.965-0.973 (p50
-# 1-2 ms); at 1M ef 192 gave 0.883 and ef 768 0.965 (p50 7-10 ms). At 2.7M the answer depends on
-# how crowded the neighbourhoods are: ef 1408 gave 0.958 on the session-4 corpus but 0.926 on
-# session 7's, whose vectors crowd closer (10th neighbour at cosine 0.58 against 0.52, more like
-# an all-ML catalogue), where ef 3072 gave 0.951 (p50 19 ms). expansion_search_for() follows the
-# harder case, ef = 192 * (n / 100k) ** 0.85 (3168 at 2.7M, 1376 at 1M).
+# time, where HNSW needs a wider search as the index grows and as its neighbourhoods crowd. On
+# session 7's corpus (vectors of recent ML papers, a paper's 10th neighbour at cosine 0.58):
+# 100k ef 256 0.948, 384 0.961; 1M ef 1024 0.943, 1376 0.956; 2.7M ef 2048 0.937, 3072 0.951.
+# expansion_search_for() follows that, ef = 320 * (n / 100k) ** 0.69: 320, 1568 and 3136. (The
+# earlier curve, 192 * (n / 100k) ** 0.6, gave 0.958-0.965 on session 4's sparser vectors.)
 CONNECTIVITY = 16
 EF_ADD = 64
-EF_SEARCH = 192  # at 100k papers and below
+EF_SEARCH = 320  # at 100k papers and below
 EF_SEARCH_MAX = 4096
 RERANK_DEPTH = 64  # HNSW candidates re-ranked exactly (at least k)
 _GROW = 1.25  # sidecar capacity grows by this factor, so appends do not remap every batch
@@ -77,7 +76,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 def expansion_search_for(n: int) -> int:
     """The search width (ef) that kept recall@10 >= 0.95 at n papers, in steps of 32."""
-    ef = EF_SEARCH * max(1.0, n / 100_000) ** 0.85
+    ef = EF_SEARCH * max(1.0, n / 100_000) ** 0.69
     return int(min(EF_SEARCH_MAX, -(-ef // 32) * 32))
 
 
