@@ -64,6 +64,25 @@ def test_tree_model_walks_each_tree_and_sums_the_leaves() -> None:
     assert model.predict(x).tolist() == [11.0, 12.0, 11.0, 13.0]
 
 
+def test_shipped_models_score_as_walking_each_tree_one_candidate_at_a_time() -> None:
+    import numpy as np
+
+    from papersift.rank.rerank import FEATURES, MODEL_BY_ENCODER, MODEL_PATH, load_model
+
+    x = np.random.default_rng(0).normal(size=(60, len(FEATURES)))
+    for path in (MODEL_PATH, *MODEL_BY_ENCODER.values()):
+        model = load_model(path)
+        want = np.zeros(len(x))
+        for i, row in enumerate(x):
+            for t in range(model.feature.shape[0]):
+                node = 0
+                while node >= 0:
+                    f, thr = model.feature[t, node], model.threshold[t, node]
+                    node = model.left[t, node] if row[f] <= thr else model.right[t, node]
+                want[i] += model.leaf[t, ~node]
+        assert model.predict(x) == pytest.approx(want)
+
+
 def test_rerank_model_must_match_the_features() -> None:
     from papersift.rank.rerank import RerankModelError, Trees
 
@@ -106,6 +125,7 @@ def test_rerank_features_floor_absent_papers_and_use_the_given_vectors() -> None
         query_vector=np.array([1.0, 0.0]),
         vectors_of=lambda nums: np.array([vecs[n] for n in nums]),
         depth=100,
+        coverage=np.array([[1.0, 0.5], [0.2, 0.0], [0.0, 0.0]]),
     )
     col = {name: x[:, i] for i, name in enumerate(FEATURES)}
     assert col["z_semantic"][2] == pytest.approx(-1.0)  # paper 2: the semantic list's floor
@@ -113,6 +133,24 @@ def test_rerank_features_floor_absent_papers_and_use_the_given_vectors() -> None
     assert col["cosine"].tolist() == pytest.approx([1.0, 0.6, 0.0])
     assert col["log_rank_semantic"].tolist() == pytest.approx([np.log(2), 0.0, np.log(101)])
     assert col["log_rank_fused"][0] == 0.0
+    assert col["coverage"].tolist() == [1.0, 0.2, 0.0]
+    assert col["coverage_title"].tolist() == [0.5, 0.0, 0.0]
+
+
+def test_coverage_weighs_the_query_terms_by_idf_and_counts_each_once() -> None:
+    from papersift.rank.rerank import term_coverage
+
+    query = {"graphene": 3.0, "spin": 2.0, "effect": 1.0}
+    docs = [
+        ({"graphene"}, {"graphene", "spin", "effect"}),  # all three; the rare one in the title
+        (set(), {"spin", "effect", "transport"}),  # misses the rarest term
+        ({"effect"}, {"effect"}),  # one common term, in both fields: counted once
+        (set(), set()),  # a paper with no text
+    ]
+    cov = term_coverage(query, docs)
+    assert cov[:, 0].tolist() == pytest.approx([1.0, 0.5, 1 / 6, 0.0])
+    assert cov[:, 1].tolist() == pytest.approx([0.5, 0.0, 1 / 6, 0.0])
+    assert term_coverage({}, docs).tolist() == [[0.0, 0.0]] * 4  # a query with no terms left
 
 
 def test_rocchio_moves_the_query_towards_the_feedback() -> None:

@@ -159,6 +159,21 @@ def test_hybrid_rerank_keeps_the_evidence_and_can_be_turned_off(small_catalog: C
     assert all(h.why.found_by for h in on.hits)
 
 
+def test_rerank_coverage_reads_the_papers_words_as_the_keyword_index_does(
+    small_catalog: Catalog,
+) -> None:
+    from papersift.store.papers import get_paper
+
+    with small_catalog.store.session() as s:
+        papers = [get_paper(s, k) for k in ("arxiv:1908.03265", "doi:10.1000/plants.2021.1")]
+        nums = [p.num for p in papers if p is not None]
+    cov = searching.coverage_of(small_catalog, "Warmup of the learning rates")(nums)
+    # "warmup", "learn" and "rate" are all in the warmup paper (stemmed: "rates" -> "rate"),
+    # none of them in the maize paper; "of the" are stop words and weigh nothing.
+    assert cov[0, 0] == pytest.approx(1.0) and cov[1, 0] == 0.0
+    assert 0.0 < cov[0, 1] < 1.0  # its title has no "warmup"
+
+
 def test_feedback_options_run_in_both_spaces(small_catalog: Catalog) -> None:
     small_catalog.settings.prf_docs = 2
     small_catalog.settings.prf_terms = 5

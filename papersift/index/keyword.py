@@ -8,6 +8,7 @@ is built by :mod:`papersift.index.keyword_query`.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import unicodedata
@@ -182,6 +183,15 @@ class KeywordIndex:
     def analyze(self, text: str) -> list[str]:
         """The index's own terms for a text (stemmed, stop words gone): used for snippets."""
         return list(self.analyzer.analyze(text))
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """Each distinct term of ``text`` with its BM25 idf over the abstracts (the rerank's
+        coverage features weigh a query's terms by it)."""
+        doc_freq, n = self.doc_freq_lookup("abstract")
+        return {
+            t: math.log(1 + (n - (df := doc_freq(t)) + 0.5) / (df + 0.5))
+            for t in dict.fromkeys(self.analyze(text))
+        }
 
     def _filter_queries(self, f: Filters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
         s = self.schema

@@ -3,14 +3,17 @@
 Fusion sees two numbers per paper (a BM25 z-score and a cosine z-score) and adds them. A paper
 found by both retrievers near the top, or one that sits close to the other top results in the
 embedding space, is more likely relevant than the sum says; a few hundred shallow trees learn
-such shapes from judged queries. Every feature comes from what the search already has in hand
-(the two ranked lists and the papers' vectors in the HNSW index), so reranking costs about a
-millisecond and no model run: nothing is re-embedded and no text is re-analysed.
+such shapes from judged queries. Most features come from what the search already has in hand
+(the two ranked lists and the papers' vectors in the HNSW index); two read the candidates' words
+(how much of the query's idf mass a paper's title and abstract hold, as the keyword index
+analyses them), because BM25 alone lets one frequent term outweigh two missing ones. Nothing is
+re-embedded; analysing the top 100 titles and abstracts is the main cost (a few ms).
 
 The model (``models/rerank.json``) is trained by ``benchmarks/train_reranker.py`` on the SciFact
-*train* split only; its features are scale-free (z-scores, ranks, cosines), so it carries over to
-other collections as far as MiniLM's cosine does. The file holds the feature names, the trees
-and where they came from; a model whose feature list differs from :data:`FEATURES` is refused.
+*train* split only; its features are scale-free (z-scores, ranks, cosines, shares), so it
+carries over to other collections as far as MiniLM's cosine does. The file holds the feature
+names, the trees and where they came from; a model whose feature list differs from
+:data:`FEATURES` is refused.
 
 An encoder whose cosines are shaped differently gets its own model: the static encoder's
 cosines are lower and flatter, so trees split on MiniLM's thresholds misplace its candidates
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,6 +42,8 @@ FEATURES = (
     "log_rank_keyword",  # log(rank in the keyword list), log(depth + 1) when absent
     "log_rank_semantic",
     "cosine_feedback",  # cosine to the centroid of the fused top PRF_DOCS (dense feedback)
+    "coverage",  # idf-weighted share of the query's terms found in the title or abstract
+    "coverage_title",  # the same share found in the title
 )
 PRF_DOCS = 3
 RERANK_DEPTH = 100  # the fused top this many are reranked (what the model was trained on)
@@ -68,21 +73,32 @@ class Trees:
     meta: dict[str, object]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        n_trees = self.feature.shape[0]
-        rows = np.arange(x.shape[0])[None, :]
-        trees = np.arange(n_trees)[:, None]
-        node = np.zeros((n_trees, x.shape[0]), dtype=np.int64)
+        # Every (tree, candidate) pair walks down at once, on flat indices; pairs that reach a
+        # leaf drop out, so the few long paths of deep trees do not cost a full pass each
+        # (300 16-leaf trees over 100 candidates: ~2 ms, against ~6.5 ms when every level
+        # moved every pair through 2-D indexing).
+        n_trees, nodes = self.feature.shape
+        n, n_features = x.shape
+        feature, threshold = self.feature.ravel(), self.threshold.ravel()
+        left, right = self.left.ravel(), self.right.ravel()
+        values = np.ascontiguousarray(x, dtype=np.float64).ravel()
+        tree_at = np.repeat(np.arange(n_trees) * nodes, n)  # each pair's tree's first node
+        row_at = np.tile(np.arange(n) * n_features, n_trees)  # each pair's candidate's row
+        leaf_of = np.zeros(n_trees * n, dtype=np.int64)
+        pair, at = np.arange(n_trees * n), tree_at.copy()
         for _ in range(self.depth):
-            inner = node >= 0
-            if not inner.any():
+            if not pair.size:
                 break
-            at = np.where(inner, node, 0)
-            value = x[rows, self.feature[trees, at]]
-            step = np.where(
-                value <= self.threshold[trees, at], self.left[trees, at], self.right[trees, at]
-            )
-            node = np.where(inner, step, node)
-        scores: np.ndarray = self.leaf[trees, ~node].sum(axis=0)
+            go_left = values[row_at + feature[at]] <= threshold[at]
+            step = np.where(go_left, left[at], right[at])
+            done = step < 0
+            leaf_of[pair[done]] = ~step[done]
+            more = ~done
+            pair, tree_at, row_at = pair[more], tree_at[more], row_at[more]
+            at = tree_at + step[more]
+        leaves = self.leaf.shape[1]
+        first_leaf = np.repeat(np.arange(n_trees) * leaves, n)
+        scores: np.ndarray = self.leaf.ravel()[first_leaf + leaf_of].reshape(n_trees, n).sum(axis=0)
         return scores
 
     @classmethod
@@ -147,6 +163,25 @@ def _log_ranks(ranked: Ranked, nums: Sequence[int], depth: int) -> np.ndarray:
     return np.log([float(rank.get(n, depth + 1)) for n in nums])
 
 
+def term_coverage(
+    query_terms: Mapping[str, float],
+    docs: Sequence[tuple[Collection[str], Collection[str]]],
+) -> np.ndarray:
+    """(len(docs), 2): the share of the query's term weight (idf) that each paper's title or
+    abstract holds, and that its title holds. ``docs`` are (title terms, abstract terms)."""
+    total = sum(query_terms.values())
+    out = np.zeros((len(docs), 2))
+    if total <= 0:
+        return out
+    for i, (title, abstract) in enumerate(docs):
+        in_title = sum(w for t, w in query_terms.items() if t in title)
+        anywhere = in_title + sum(
+            w for t, w in query_terms.items() if t not in title and t in abstract
+        )
+        out[i] = anywhere / total, in_title / total
+    return out
+
+
 def features(
     keyword: Ranked,
     semantic: Ranked,
@@ -154,8 +189,10 @@ def features(
     query_vector: np.ndarray,
     vectors_of: VectorsOf,
     depth: int,
+    coverage: np.ndarray,
 ) -> np.ndarray:
-    """The (len(fused), len(FEATURES)) matrix for the fused candidates, in FEATURES order."""
+    """The (len(fused), len(FEATURES)) matrix for the fused candidates, in FEATURES order;
+    ``coverage`` is :func:`term_coverage` of the same candidates."""
     nums = list(fused)
     vecs = np.asarray(vectors_of(nums), dtype=np.float64)
     vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
@@ -173,6 +210,8 @@ def features(
             _log_ranks(keyword, nums, depth),
             _log_ranks(semantic, nums, depth),
             vecs @ centroid,
+            coverage[:, 0],
+            coverage[:, 1],
         ]
     )
 
@@ -184,14 +223,18 @@ def rerank(
     query_vector: np.ndarray,
     vectors_of: VectorsOf,
     depth: int,
+    coverage_of: Callable[[Sequence[int]], np.ndarray],
     model: Trees | None = None,
 ) -> list[tuple[int, float]]:
-    """The fused top RERANK_DEPTH reordered by the model (with its scores); the rest follow."""
+    """The fused top RERANK_DEPTH reordered by the model (with its scores); the rest follow.
+
+    ``coverage_of(nums)`` gives :func:`term_coverage` for those papers."""
     head = list(fused[:RERANK_DEPTH])
     if len(head) < 2:
         return [(n, 0.0) for n in fused]
     model = model or load_model()
-    scores = model.predict(features(keyword, semantic, head, query_vector, vectors_of, depth))
+    x = features(keyword, semantic, head, query_vector, vectors_of, depth, coverage_of(head))
+    scores = model.predict(x)
     order = np.argsort(-scores, kind="stable")
     out = [(head[i], float(scores[i])) for i in order]
     floor = float(scores.min()) if len(scores) else 0.0

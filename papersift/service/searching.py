@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
@@ -29,7 +29,7 @@ from papersift.service.models import (
     Why,
 )
 from papersift.store import embeddings as emb
-from papersift.store.papers import embed_text, get_paper, papers_by_num
+from papersift.store.papers import embed_text, get_paper, papers_by_num, texts_by_num
 from papersift.store.schema import Paper
 
 EXACT_FILTER_LIMIT = 20_000
@@ -99,9 +99,30 @@ def _fuse(
         catalog.embed_query(text),
         catalog.vectors.vectors_of,
         depth,
+        coverage_of(catalog, text),
         reranking.load_model(reranking.model_path(catalog.settings.encoder)),
     )
     return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
+
+
+def coverage_of(catalog: Catalog, text: str) -> Callable[[Sequence[int]], np.ndarray]:
+    """The rerank's coverage features for some papers: the query's terms (idf-weighted) found
+    in each paper's title and abstract, both analysed as the keyword index analyses them."""
+
+    def of(nums: Sequence[int]) -> np.ndarray:
+        kw = catalog.keyword
+        weights = kw.term_weights(text)
+        with catalog.store.session() as s:
+            texts = texts_by_num(s, nums)
+        docs = [
+            (set(kw.analyze(texts[n][0])), set(kw.analyze(texts[n][1])))
+            if n in texts
+            else (set(), set())
+            for n in nums
+        ]
+        return reranking.term_coverage(weights, docs)
+
+    return of
 
 
 def _fuse_with_feedback(

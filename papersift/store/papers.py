@@ -272,6 +272,16 @@ def papers_by_num(session: Session, nums: Iterable[int]) -> dict[int, Paper]:
     return out
 
 
+def texts_by_num(session: Session, nums: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(title, abstract) per paper number, without loading whole papers."""
+    out: dict[int, tuple[str, str]] = {}
+    for i in range(0, len(nums), 500):
+        q = select(Paper.num, Paper.title, Paper.abstract).where(Paper.num.in_(nums[i : i + 500]))
+        for num, title, abstract in session.execute(q):
+            out[num] = (title or "", abstract or "")
+    return out
+
+
 def count_papers(session: Session) -> int:
     return int(session.scalar(select(func.count(Paper.num))) or 0)
 
