@@ -9,6 +9,10 @@ process and with one worker process per core (its default for 8,192 texts or mor
 call of that row starts the workers, and its time is printed apart), and,
 where torch sees a CUDA GPU (extra ``papersift[torch]``), the GPU batch path in fp16;
 ``--torch-cpu`` adds the torch path on the CPU (slow: a correctness check, not a way to embed).
+The row "GPU path, host side only" runs the GPU path's own pipeline (tokenising the next chunk
+on a thread, length-sorted token-budget batches, padding, results written back in order) with
+the model replaced by a no-op, on this machine's CPUs: the rate a host must sustain to keep a
+GPU fed, measurable without a GPU or torch.
 Texts are distinct real arXiv titles + abstracts (``shared/data/arxiv-large``, else the small
 arXiv sample, repeated), embedded as papersift embeds papers. Each encoder is loaded and warmed
 on 64 texts outside the clock. Printed per row: abstracts/s (wall), CPU seconds per 1,000
@@ -107,6 +111,42 @@ def measure(
     return row
 
 
+class HostSideOnly:
+    """The GPU batch path with the model taken out (see the module docstring)."""
+
+    model_id = "all-MiniLM-L6-v2 (no model)"
+
+    def __init__(self) -> None:
+        from papersift.embed.batching import BatchStats
+        from papersift.embed.gpu import MAX_TOKENS, TorchMiniLM
+        from papersift.embed.modelfiles import minilm_tokenizer
+
+        self.tokenizer = minilm_tokenizer(MAX_TOKENS)
+        # TorchMiniLM's own defaults, read from its signature so the two cannot drift apart.
+        defaults = TorchMiniLM.__init__.__kwdefaults__ or {}
+        self.max_batch = int(defaults["max_batch"])
+        self.max_tokens = int(defaults["max_tokens"])
+        self.chunk_size = int(defaults["chunk_size"])
+        self.stats = BatchStats()
+
+    def encode(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        from papersift.embed.batching import encode_pipelined
+        from papersift.embed.modelfiles import token_ids
+
+        return encode_pipelined(
+            texts,
+            tokenize=lambda chunk: token_ids(self.tokenizer, chunk),
+            run=lambda ids, mask: np.zeros((len(ids), 384), dtype=np.float32),
+            dim=384,
+            max_batch=self.max_batch,
+            max_tokens=self.max_tokens,
+            chunk_size=self.chunk_size,
+            stats=self.stats,
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=20_000, help="abstracts for the fast encoders")
@@ -133,6 +173,7 @@ def main() -> None:
         ),
     ]
     pooled.close()
+    rows.append(measure("GPU path, host side only", "cpu", HostSideOnly(), texts[: args.n]))
     gpu_note = "torch not installed (extra papersift[torch]): GPU path not measured"
     try:
         import torch
