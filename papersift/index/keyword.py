@@ -85,6 +85,11 @@ def _schema() -> tantivy.Schema:
     return b.build()
 
 
+def bm25_idf(doc_freq: int, num_docs: int) -> float:
+    """BM25's idf, as tantivy scores with it (never negative, unlike Robertson's original)."""
+    return math.log(1 + (num_docs - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
 def category_terms(categories: Iterable[str]) -> list[str]:
     """``cs.LG`` is findable as ``cs.LG`` and as its archive ``cs``."""
     terms: list[str] = []
@@ -188,10 +193,7 @@ class KeywordIndex:
         """Each distinct term of ``text`` with its BM25 idf over the abstracts (the rerank's
         coverage features weigh a query's terms by it)."""
         doc_freq, n = self.doc_freq_lookup("abstract")
-        return {
-            t: math.log(1 + (n - (df := doc_freq(t)) + 0.5) / (df + 0.5))
-            for t in dict.fromkeys(self.analyze(text))
-        }
+        return {t: bm25_idf(doc_freq(t), n) for t in dict.fromkeys(self.analyze(text))}
 
     def _filter_queries(self, f: Filters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
         s = self.schema

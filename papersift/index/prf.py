@@ -12,11 +12,12 @@ top 3-10 papers pull the query away from it as often as towards it):
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from papersift.index.keyword import bm25_idf
 
 
 def rocchio(query: np.ndarray, feedback: np.ndarray, beta: float) -> np.ndarray:
@@ -54,11 +55,7 @@ def expansion_terms(
         for t, c in Counter(toks).items():
             votes[t] = votes.get(t, 0.0) + c / len(toks)
     known = set(query_terms)
-    scored = {
-        t: v * math.log(1 + (num_docs - (df := doc_freq(t)) + 0.5) / (df + 0.5))
-        for t, v in votes.items()
-        if t not in known
-    }
+    scored = {t: v * bm25_idf(doc_freq(t), num_docs) for t, v in votes.items() if t not in known}
     top = sorted(scored.items(), key=lambda kv: -kv[1])[:terms]
     total = sum(w for _, w in top)
     if not top or total <= 0 or not 0 < lam < 1:
