@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
@@ -31,6 +31,9 @@ from papersift.service.models import (
 from papersift.store import embeddings as emb
 from papersift.store.papers import embed_text, get_paper, papers_by_num, texts_by_num
 from papersift.store.schema import Paper
+
+TextsOf = Callable[[Sequence[int]], Mapping[int, tuple[str, str]]]
+"""Paper numbers -> (title, abstract) of those found."""
 
 EXACT_FILTER_LIMIT = 20_000
 _LEGS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="papersift-keyword-leg")
@@ -82,6 +85,7 @@ def _fuse(
     filters: Filters,
     depth: int,
     sort: Sort,
+    texts_of: TextsOf | None = None,
 ) -> list[Fused]:
     """Hybrid ranking: fusion (with feedback when enabled), then the learned rerank.
 
@@ -99,21 +103,27 @@ def _fuse(
         catalog.embed_query(text),
         catalog.vectors.vectors_of,
         depth,
-        coverage_of(catalog, text),
+        coverage_of(catalog, text, texts_of),
         reranking.load_model(reranking.model_path(catalog.settings.encoder)),
     )
     return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
 
 
-def coverage_of(catalog: Catalog, text: str) -> Callable[[Sequence[int]], np.ndarray]:
+def coverage_of(
+    catalog: Catalog, text: str, texts_of: TextsOf | None = None
+) -> Callable[[Sequence[int]], np.ndarray]:
     """The rerank's coverage features for some papers: the query's terms (idf-weighted) found
-    in each paper's title and abstract, both analysed as the keyword index analyses them."""
+    in each paper's title and abstract, both analysed as the keyword index analyses them.
+    ``texts_of`` reads the papers' texts (default: from the store, in a session of its own)."""
+
+    def own_session(nums: Sequence[int]) -> Mapping[int, tuple[str, str]]:
+        with catalog.store.session() as s:
+            return texts_by_num(s, nums)
 
     def of(nums: Sequence[int]) -> np.ndarray:
         kw = catalog.keyword
         weights = kw.term_weights(text)
-        with catalog.store.session() as s:
-            texts = texts_by_num(s, nums)
+        texts = (texts_of or own_session)(nums)
         docs = [
             (set(kw.analyze(texts[n][0])), set(kw.analyze(texts[n][1])))
             if n in texts
@@ -277,14 +287,21 @@ def search(
                 lists["keyword"], total = pending.result()
             lists["semantic"] = semantic
             similarity = dict(semantic)
-    if len(lists) == 1:
-        name, ranked = next(iter(lists.items()))
-        fused = [Fused(n, s, {name: Evidence(i, s)}) for i, (n, s) in enumerate(ranked, 1)]
-    else:
-        fused = _fuse(catalog, lists, text, flt, depth, sort)
-    total = max(total, len(fused)) if mode != "semantic" else len(fused)
     with catalog.store.session() as s:
-        candidates = papers_by_num(s, [f.num for f in fused])
+        read: dict[int, Paper] = {}  # the rerank reads the top papers first; read them once
+
+        def texts_of(nums: Sequence[int]) -> dict[int, tuple[str, str]]:
+            read.update(papers_by_num(s, [n for n in nums if n not in read]))
+            return {n: (read[n].title or "", read[n].abstract or "") for n in nums if n in read}
+
+        if len(lists) == 1:
+            name, ranked = next(iter(lists.items()))
+            fused = [Fused(n, v, {name: Evidence(i, v)}) for i, (n, v) in enumerate(ranked, 1)]
+        else:
+            fused = _fuse(catalog, lists, text, flt, depth, sort, texts_of)
+        total = max(total, len(fused)) if mode != "semantic" else len(fused)
+        read.update(papers_by_num(s, [f.num for f in fused if f.num not in read]))
+        candidates = {f.num: read[f.num] for f in fused if f.num in read}
         if sort == "date" and mode != "keyword":
             fused = sorted(
                 fused,
