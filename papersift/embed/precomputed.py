@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
 
@@ -109,14 +109,13 @@ def _npy_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype[An
     return tuple(shape), np.dtype(dtype)
 
 
-class VectorFile:
+class VectorFile(Protocol):
     """A file of precomputed vectors: ``total`` rows of ``dim`` values, read by :meth:`chunks`."""
 
     total: int
     dim: int
 
-    def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
-        raise NotImplementedError
+    def chunks(self, size: int = CHUNK) -> Iterator[Chunk]: ...
 
 
 class NpyVectors(VectorFile):
