@@ -12,7 +12,7 @@ import math
 import re
 import shutil
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import tantivy
 
 from papersift.index.keyword_query import build_text_query, parse_clauses
 from papersift.index.query import Filters
+from papersift.index.word_terms import WordTerms
 
 ANALYZER = "en_papers"
 LOWER_RAW = "raw_lower"
@@ -128,6 +129,7 @@ class KeywordIndex:
             "authors": lambda t: list(names.analyze(t)),
         }
         self._writer: tantivy.IndexWriter | None = None
+        self.words = WordTerms(lambda text: list(self.analyzer.analyze(text)))
 
     @classmethod
     def recreate(cls, path: Path) -> KeywordIndex:
@@ -186,8 +188,17 @@ class KeywordIndex:
         return (lambda term: int(searcher.doc_freq(field, term))), max(int(searcher.num_docs), 1)
 
     def analyze(self, text: str) -> list[str]:
-        """The index's own terms for a text (stemmed, stop words gone): used for snippets."""
-        return list(self.analyzer.analyze(text))
+        """The index's own terms for a text (stemmed, stop words gone), as tantivy makes them;
+        each word's are remembered (:mod:`papersift.index.word_terms`)."""
+        return self.words.analyze(text)
+
+    def terms_found(self, texts: Sequence[str], terms: Collection[str]) -> list[set[str]]:
+        """For each text, which of ``terms`` it holds (the rerank's coverage features)."""
+        return self.words.terms_found(texts, terms)
+
+    def analyze_word(self, word: str) -> tuple[str, ...]:
+        """One word's terms (snippets analyse a word at a time)."""
+        return self.words.of_word(word)
 
     def term_weights(self, text: str) -> dict[str, float]:
         """Each distinct term of ``text`` with its BM25 idf over the abstracts (the rerank's

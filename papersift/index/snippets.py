@@ -8,9 +8,10 @@ escape the text (the web template and :func:`to_html` both do), so hostile abstr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
+from itertools import accumulate
 
 _WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 
@@ -39,7 +40,7 @@ class Snippet:
 def make_snippet(
     text: str,
     query_terms: set[str],
-    analyze: Callable[[str], list[str]],
+    analyze: Callable[[str], Sequence[str]],
     *,
     width: int = 40,
 ) -> Snippet:
@@ -49,18 +50,20 @@ def make_snippet(
         return Snippet([Segment(text[:300], False)], [])
     hits: list[bool] = []
     matched: list[str] = []
+    seen: set[str] = set()
     for m in words:
-        stems = analyze(m.group(0)) if query_terms else []
-        hit = any(s in query_terms for s in stems)
+        hit = bool(query_terms) and not query_terms.isdisjoint(analyze(m.group(0)))
         hits.append(hit)
-        if hit and m.group(0).lower() not in (t.lower() for t in matched):
+        if hit and m.group(0).lower() not in seen:
+            seen.add(m.group(0).lower())
             matched.append(m.group(0))
-    start = 0
+    start, best = 0, 0
     if len(words) > width and any(hits):
-        counts = [sum(hits[i : i + width]) for i in range(0, len(words) - width + 1)]
+        ahead = list(accumulate(hits, initial=0))  # hits in words[i:i + width]: a difference
+        counts = [ahead[i + width] - ahead[i] for i in range(0, len(words) - width + 1)]
         best = max(range(len(counts)), key=lambda i: (counts[i], -i))
-        start = max(0, best - 3) if best > 3 else 0
-    end = min(len(words), start + width)
+        start = max(0, best - 3)  # three words of lead-in before the best window
+    end = min(len(words), best + width)  # ... and all of it: its last hits stay in view
     lo = words[start].start() if start > 0 else 0
     hi = words[end - 1].end() if end < len(words) else len(text)
     segments: list[Segment] = []

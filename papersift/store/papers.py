@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -279,6 +279,28 @@ def texts_by_num(session: Session, nums: Sequence[int]) -> dict[int, tuple[str, 
         q = select(Paper.num, Paper.title, Paper.abstract).where(Paper.num.in_(nums[i : i + 500]))
         for num, title, abstract in session.execute(q):
             out[num] = (title or "", abstract or "")
+    return out
+
+
+@dataclass(frozen=True)
+class FacetFields:
+    """What a result list's facets and date sort read of each paper."""
+
+    categories: list[str]
+    published: date | None
+    has_code: bool
+
+
+def facet_fields_by_num(session: Session, nums: Sequence[int]) -> dict[int, FacetFields]:
+    """Categories, date and code links per paper number: a search reads these for all its
+    ~200 candidates and whole papers only for the page it shows."""
+    out: dict[int, FacetFields] = {}
+    for i in range(0, len(nums), 500):
+        q = select(Paper.num, Paper.categories, Paper.published, Paper.code_urls).where(
+            Paper.num.in_(nums[i : i + 500])
+        )
+        for num, cats, published, code in session.execute(q):
+            out[num] = FacetFields(list(cats or []), published, bool(code))
     return out
 
 
