@@ -92,3 +92,18 @@ def test_snippets_highlight_through_the_remembered_words(index: KeywordIndex) ->
     # the window with the most hits is shown: the end, with both words
     assert snip.to_html().endswith("<mark>Warmups</mark> and <mark>learning</mark>.")
     assert snip.to_html().startswith("… ")
+
+
+def test_matched_words_list_each_query_term_once_in_the_users_spelling(
+    index: KeywordIndex,
+) -> None:
+    from papersift.index.snippets import one_word_per_term
+
+    query = "learning rate warmup"
+    terms = set(index.analyze(query))
+    words = ["Learning", "Rates", "learning", "rates", "rate", "Learning-Rate", "warmup-free"]
+    shown = one_word_per_term(words, terms, index.analyze_word, query)
+    # one per term or term group, the user's own word when the paper has it
+    assert shown == ["Learning", "rate", "Learning-Rate", "warmup-free"]
+    assert one_word_per_term(["Rates", "rates"], terms, index.analyze_word, query) == ["Rates"]
+    assert one_word_per_term(["the", "of"], terms, index.analyze_word, query) == []

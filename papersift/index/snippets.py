@@ -82,3 +82,24 @@ def make_snippet(
     if end < len(words):
         segments.append(Segment(" …", False))
     return Snippet(segments, matched)
+
+
+def one_word_per_term(
+    words: Sequence[str],
+    query_terms: set[str],
+    analyze: Callable[[str], Sequence[str]],
+    typed: str = "",
+) -> list[str]:
+    """The matched words to list for a paper, one for each query term they stand for.
+
+    A title and abstract give "Learning, Rates, learning, rates, rate" for a query about the
+    learning rate; a reader wants "Learning, rate". Words are grouped by the query terms they
+    hold; each group shows the query's own spelling when the paper uses it, else the first.
+    """
+    own = {w.lower() for w in _WORD.findall(typed)}
+    best: dict[tuple[str, ...], str] = {}
+    for w in words:
+        key = tuple(t for t in analyze(w) if t in query_terms)
+        if key and (key not in best or (w.lower() in own and best[key].lower() not in own)):
+            best[key] = w
+    return list(best.values())

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from papersift.index import prf
 from papersift.index.hybrid import Evidence, Fused, fuse
 from papersift.index.query import Filters, parse_query
-from papersift.index.snippets import make_snippet
+from papersift.index.snippets import make_snippet, one_word_per_term
 from papersift.rank import rerank as reranking
 from papersift.service.catalog import Catalog
 from papersift.service.models import (
@@ -220,9 +220,10 @@ def _hits(
         p = papers.get(f.num)
         if p is None:
             continue  # index a step ahead of the store (deleted paper): skip, don't fail
-        snippet = make_snippet(p.abstract or p.title, terms, catalog.keyword.analyze_word)
-        title_terms = make_snippet(p.title, terms, catalog.keyword.analyze_word).matched_terms
-        matched = list(dict.fromkeys(title_terms + snippet.matched_terms))
+        analyze = catalog.keyword.analyze_word
+        snippet = make_snippet(p.abstract or p.title, terms, analyze)
+        title_words = make_snippet(p.title, terms, analyze).matched_terms
+        matched = one_word_per_term(title_words + snippet.matched_terms, terms, analyze, query_text)
         found_by = [
             RetrieverEvidence(retriever=name, rank=e.rank, score=round(e.score, 4))  # type: ignore[arg-type]
             for name, e in f.evidence.items()
