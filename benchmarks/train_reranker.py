@@ -11,8 +11,9 @@ For every judged query of the split it runs papersift's own hybrid retrieval (th
 semantic lists and their fusion, as :func:`papersift.service.searching.search` does with the
 rerank off), computes :func:`papersift.rank.rerank.features` for the fused top 100, and labels
 each candidate with its qrels grade. LambdaMART (LightGBM) settings are chosen by 5-fold
-cross-validation over the split's queries; the chosen model is refit on the whole split and
-written as flat arrays. Never pass ``--split test``: the test split is for reporting only.
+cross-validation over the split's queries, with queries that share a relevant document in the
+same fold (:func:`grouped_folds`); the chosen model is refit on the whole split and written as
+flat arrays. Never pass ``--split test``: the test split is for reporting only.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from papersift.service.searching import (
     coverage_of,
 )
 
-GRID = [(4, 0.05), (8, 0.05), (16, 0.05)]  # (num_leaves, learning_rate)
-ROUNDS = [100, 200, 300]
+GRID = [(2, 0.05), (4, 0.05), (8, 0.05), (16, 0.05)]  # (num_leaves, learning_rate)
+ROUNDS = [50, 100, 200, 300]
 FOLDS = 5
 
 
@@ -127,6 +128,40 @@ def ndcg_of(
     return ndcg_at_k(ranked, qrels, 10)
 
 
+def grouped_folds(relevant: Sequence[set[str]], k: int) -> list[list[int]]:
+    """``k`` folds of query indices in which no held-out query shares a relevant document with
+    a training query.
+
+    SciFact's claims often cite the same abstracts (809 train claims fall into 490 such groups).
+    Folds of shuffled queries then score a model on documents it was trained to find, which
+    rewards anything that learns the collection rather than the task: a query-side adapter
+    cross-validated at +0.15 that way and +0.007 grouped. Groups go, largest first, to the
+    fold with the fewest queries so far.
+    """
+    parent = list(range(len(relevant)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, docs in enumerate(relevant):
+        for d in docs:
+            if d in first:
+                parent[root(i)] = root(first[d])
+            else:
+                first[d] = i
+    groups: dict[int, list[int]] = {}
+    for i in range(len(relevant)):
+        groups.setdefault(root(i), []).append(i)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    for members in sorted(groups.values(), key=lambda g: (-len(g), g[0])):
+        min(folds, key=len).extend(members)
+    return [sorted(f) for f in folds]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import lightgbm as lgb  # training-only dependency
 
@@ -136,6 +171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path)
     ap.add_argument(
         "--out", type=Path, help="model file (default: the one the encoder's search loads)"
+    )
+    ap.add_argument(
+        "--folds",
+        choices=("grouped", "queries"),
+        default="grouped",
+        help="cross-validation folds: queries that share a relevant document kept together "
+        "(default), or queries shuffled alone",
     )
     args = ap.parse_args(argv)
     if args.split == "test":
@@ -198,8 +240,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     base = ndcg_rows(list(range(len(rows))), lambda x: -x[:, 3])
     print(f"fused order (no rerank): nDCG@10 {base:.4f}")
-    perm = np.random.default_rng(0).permutation(len(rows))
-    folds = [sorted(perm[k::FOLDS].tolist()) for k in range(FOLDS)]
+    if args.folds == "grouped":
+        folds = grouped_folds([set(dataset.qrels[r[0]]) for r in rows], FOLDS)
+    else:
+        perm = np.random.default_rng(0).permutation(len(rows))
+        folds = [sorted(perm[k::FOLDS].tolist()) for k in range(FOLDS)]
+    print(f"{args.folds} folds of {[len(f) for f in folds]} queries")
     results: dict[tuple[int, float, int], float] = {}
     for leaves, lr in GRID:
         per_round: dict[int, list[float]] = {r: [] for r in ROUNDS}
@@ -236,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "min_data_in_leaf": 50,
         },
         "cv_ndcg@10": round(cv, 4),
+        "cv_folds": args.folds,
         "no_rerank_ndcg@10": round(base, 4),
         "lightgbm": lgb.__version__,
         "date": date.today().isoformat(),

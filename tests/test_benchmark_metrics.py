@@ -96,3 +96,21 @@ def test_mean_and_percentiles_match_numpy_rules() -> None:
     assert m.percentile([], 50) == 0.0
     with pytest.raises(ValueError):
         m.percentile(values, 101)
+
+
+def test_rerank_folds_keep_queries_that_share_a_relevant_document_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bench = METRICS_PATH.parent
+    monkeypatch.syspath_prepend(str(bench))  # the script imports its neighbours by name
+    path = bench / "train_reranker.py"
+    spec = importlib.util.spec_from_file_location("papersift_train_reranker", path)
+    assert spec is not None and spec.loader is not None
+    trainer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trainer)
+    # claims 0 and 3 cite d1, 3 and 5 cite d2: one group through 3; 1, 2, 4 stand alone
+    relevant = [{"d1"}, {"d7"}, {"d8"}, {"d1", "d2"}, {"d9"}, {"d2"}]
+    folds = trainer.grouped_folds(relevant, 3)
+    assert sorted(i for f in folds for i in f) == list(range(6))  # every query once
+    assert [0, 3, 5] in folds  # the group whole, in one fold
+    assert sorted(len(f) for f in folds) == [1, 2, 3]  # the others spread over the rest
