@@ -367,3 +367,15 @@ def test_serve_starts_and_stops_the_scheduler_only_when_configured(mail_catalog:
     with TestClient(create_app(catalog=mail_catalog)):
         assert running()
     assert not running()
+
+
+def test_a_sharded_runs_reports_add_up() -> None:
+    from papersift.mail.report import RunReport, merged
+
+    a = RunReport(periods=["2026-W10"], due=3, sent=2, failed=1, renders=2, errors=["x: refused"])
+    b = RunReport(periods=["2026-W10"], due=4, sent=4, lost_claims=1, aborted="SMTP unreachable")
+    out = merged([a, b], seconds=1.5)
+    assert (out.due, out.sent, out.failed, out.lost_claims, out.renders) == (7, 6, 1, 1, 2)
+    assert out.errors == ["x: refused"] and out.aborted == "SMTP unreachable"
+    assert out.seconds == 1.5 and out.periods == ["2026-W10"]
+    assert "sent 6" in out.summary() and "stopped: SMTP unreachable" in out.summary()

@@ -50,7 +50,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from papersift.mail import content
@@ -58,6 +57,7 @@ from papersift.mail.claims import backoff, mark_done, mark_running, new_owner, t
 from papersift.mail.compose import Composer, Outgoing
 from papersift.mail.faults import fault_from_env
 from papersift.mail.periods import FREQUENCIES, Period, parse_period, period_of
+from papersift.mail.report import RunReport
 from papersift.mail.smtp import Rejected, SendError, SmtpTransport, Transport, Unreachable
 from papersift.service.accounts import Principal
 from papersift.service.catalog import Catalog
@@ -71,38 +71,6 @@ RETRY_WINDOW = timedelta(days=7)
 MAX_UNREACHABLE = 3
 BATCH = 500
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-@dataclass
-class RunReport:
-    periods: list[str]
-    dry_run: bool = False
-    due: int = 0
-    composed: int = 0
-    sent: int = 0
-    empty: int = 0
-    failed: int = 0
-    skipped: int = 0  # held by another run, or waiting for its backoff
-    lost_claims: int = 0  # sent, but another run had taken the claim over meanwhile
-    retried_earlier: int = 0
-    renders: int = 0
-    searches: int = 0
-    recommendations: int = 0
-    seconds: float = 0.0
-    aborted: str | None = None
-    errors: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        verb = "would send" if self.dry_run else "sent"
-        n = self.composed if self.dry_run else self.sent
-        text = (
-            f"{', '.join(self.periods)}: {verb} {n}, empty {self.empty}, failed {self.failed}, "
-            f"skipped {self.skipped} of {self.due} due in {self.seconds:.1f}s "
-            f"({self.renders} distinct renders)"
-        )
-        if self.aborted:
-            text += f"; stopped: {self.aborted}"
-        return text
 
 
 class _Abort(Exception):

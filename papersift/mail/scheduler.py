@@ -13,7 +13,7 @@ import logging
 import threading
 from datetime import datetime
 
-from papersift.mail.delivery import RunReport
+from papersift.mail.report import RunReport
 from papersift.mail.sharding import send_digests
 from papersift.service.catalog import Catalog
 from papersift.store.schema import utcnow

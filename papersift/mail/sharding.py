@@ -17,8 +17,9 @@ from datetime import date, datetime
 from typing import Any
 
 from papersift.config import Settings
-from papersift.mail.delivery import DigestRun, Progress, RunReport
+from papersift.mail.delivery import DigestRun, Progress
 from papersift.mail.periods import FREQUENCIES, period_of
+from papersift.mail.report import RunReport, merged
 from papersift.mail.smtp import Transport
 from papersift.service.catalog import Catalog
 from papersift.store import deliveries
@@ -104,12 +105,4 @@ def _parallel(
             if progress is not None:
                 progress(counter.value, max(total, counter.value))
         reports = [f.result() for f in futures]
-    merged = RunReport(periods=reports[0].periods, dry_run=dry_run)
-    for r in reports:
-        for name in ("due", "composed", "sent", "empty", "failed", "skipped", "lost_claims",
-                     "retried_earlier", "renders", "searches", "recommendations"):  # fmt: skip
-            setattr(merged, name, getattr(merged, name) + getattr(r, name))
-        merged.errors += r.errors
-        merged.aborted = merged.aborted or r.aborted
-    merged.seconds = time.perf_counter() - started
-    return merged
+    return merged(reports, time.perf_counter() - started)
