@@ -31,9 +31,10 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> KeywordIndex:
     return KeywordIndex(Path(tmp_path_factory.mktemp("kw")))
 
 
-def _random_texts(n: int, seed: int) -> list[str]:
+def _random_texts(n: int, seed: int, other: str = "éαβ—ﬁ") -> list[str]:
+    """Random words among real ones; ``other`` adds non-ASCII characters (the tantivy path)."""
     rng = random.Random(seed)
-    alphabet = string.ascii_letters + string.digits + " -_.,;:()[]{}$\\/'\"\t\n" + "éαβ—ﬁ"
+    alphabet = string.ascii_letters + string.digits + " -_.,;:()[]{}$\\/'\"\t\n" + other
     words = ["learning", "models", "studies", "running", "the", "of", "IL", "10", "a"]
     out = []
     for _ in range(n):
@@ -53,7 +54,8 @@ def test_ascii_words_split_as_tantivys_simple_tokenizer() -> None:
 def test_analysis_matches_tantivy_on_odd_and_random_text(index: KeywordIndex) -> None:
     tantivy_terms = lambda t: list(index.analyzer.analyze(t))  # noqa: E731
     words = WordTerms(tantivy_terms)
-    texts = SAMPLES + _random_texts(300, seed=7)
+    texts = SAMPLES + _random_texts(300, seed=7) + _random_texts(300, seed=8, other="")
+    assert sum(t.isascii() for t in texts) > 300  # both paths are exercised
     query = {"warm", "learn", "rate", "model", "studi", "10", "il", "signal"}
     for text in texts:
         assert words.analyze(text) == tantivy_terms(text), text
@@ -72,7 +74,7 @@ def test_a_full_table_is_forgotten_and_learnt_again(
     monkeypatch.setattr(word_terms, "MAX_WORDS", 50)
     tantivy_terms = lambda t: list(index.analyzer.analyze(t))  # noqa: E731
     words = WordTerms(tantivy_terms)
-    texts = _random_texts(400, seed=11)
+    texts = _random_texts(400, seed=11, other="")
     query = {"learn", "model", "studi", "run"}
 
     def check(chunk: list[str]) -> bool:
