@@ -86,7 +86,8 @@ class Settings(BaseModel):
     # encoder's own default from KEYWORD_WEIGHT_BY_ENCODER (see keyword_weight).
     fusion_keyword_weight: float | None = Field(default=None, ge=0.0, le=1.0)
     # Rerank the hybrid top 100 with the shipped tree model (papersift.rank.rerank), trained on
-    # SciFact train only (5-fold cross-validated nDCG@10 on train 0.745 vs 0.729 without).
+    # SciFact train only (5-fold cross-validated nDCG@10 on train, folds grouped by cited
+    # abstract: 0.736 vs 0.729 without).
     rerank: bool = True
     # Pseudo-relevance feedback from the fused top prf_docs papers (0: off). Off, chosen on
     # SciFact train: dense Rocchio (3-10 papers, beta 0.5-1) scored 0.730-0.735 nDCG@10 against

@@ -2,7 +2,7 @@
 
 Fusion sees two numbers per paper (a BM25 z-score and a cosine z-score) and adds them. A paper
 found by both retrievers near the top, or one that sits close to the other top results in the
-embedding space, is more likely relevant than the sum says; a few hundred small trees learn
+embedding space, is more likely relevant than the sum says; a hundred small trees learn
 such shapes from judged queries. Most features come from what the search already has in hand
 (the two ranked lists and the papers' vectors in the HNSW index); two read the candidates' words
 (how much of the query's idf mass a paper's title and abstract hold, as the keyword index

@@ -215,12 +215,12 @@ def _hits(
     similarity: dict[int, float],
 ) -> list[Hit]:
     terms = set(catalog.keyword.analyze(query_text)) if query_text else set()
+    analyze = catalog.keyword.analyze_word
     out: list[Hit] = []
     for f in fused:
         p = papers.get(f.num)
         if p is None:
             continue  # index a step ahead of the store (deleted paper): skip, don't fail
-        analyze = catalog.keyword.analyze_word
         snippet = make_snippet(p.abstract or p.title, terms, analyze)
         title_words = make_snippet(p.title, terms, analyze).matched_terms
         matched = one_word_per_term(title_words + snippet.matched_terms, terms, analyze, query_text)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from papersift.ids import normalize_doi, paper_id, parse_arxiv_id, title_key
@@ -263,23 +263,27 @@ def get_paper(session: Session, key: str) -> Paper | None:
     return None
 
 
-def papers_by_num(session: Session, nums: Iterable[int]) -> dict[int, Paper]:
+def _nums_in(nums: Iterable[int], size: int = 500) -> Iterator[ColumnElement[bool]]:
+    """``num IN (...)`` over at most ``size`` numbers at a time (SQLite caps bound parameters)."""
     nums = list(nums)
-    out: dict[int, Paper] = {}
-    for i in range(0, len(nums), 500):
-        for p in session.scalars(select(Paper).where(Paper.num.in_(nums[i : i + 500]))):
-            out[p.num] = p
-    return out
+    for i in range(0, len(nums), size):
+        yield Paper.num.in_(nums[i : i + size])
+
+
+def papers_by_num(session: Session, nums: Iterable[int]) -> dict[int, Paper]:
+    return {
+        p.num: p for where in _nums_in(nums) for p in session.scalars(select(Paper).where(where))
+    }
 
 
 def texts_by_num(session: Session, nums: Sequence[int]) -> dict[int, tuple[str, str]]:
     """(title, abstract) per paper number, without loading whole papers."""
-    out: dict[int, tuple[str, str]] = {}
-    for i in range(0, len(nums), 500):
-        q = select(Paper.num, Paper.title, Paper.abstract).where(Paper.num.in_(nums[i : i + 500]))
-        for num, title, abstract in session.execute(q):
-            out[num] = (title or "", abstract or "")
-    return out
+    q = select(Paper.num, Paper.title, Paper.abstract)
+    return {
+        num: (title or "", abstract or "")
+        for where in _nums_in(nums)
+        for num, title, abstract in session.execute(q.where(where))
+    }
 
 
 @dataclass(frozen=True)
@@ -294,14 +298,12 @@ class FacetFields:
 def facet_fields_by_num(session: Session, nums: Sequence[int]) -> dict[int, FacetFields]:
     """Categories, date and code links per paper number: a search reads these for all its
     ~200 candidates and whole papers only for the page it shows."""
-    out: dict[int, FacetFields] = {}
-    for i in range(0, len(nums), 500):
-        q = select(Paper.num, Paper.categories, Paper.published, Paper.code_urls).where(
-            Paper.num.in_(nums[i : i + 500])
-        )
-        for num, cats, published, code in session.execute(q):
-            out[num] = FacetFields(list(cats or []), published, bool(code))
-    return out
+    q = select(Paper.num, Paper.categories, Paper.published, Paper.code_urls)
+    return {
+        num: FacetFields(list(cats or []), published, bool(code))
+        for where in _nums_in(nums)
+        for num, cats, published, code in session.execute(q.where(where))
+    }
 
 
 def count_papers(session: Session) -> int:
