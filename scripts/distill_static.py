@@ -4,14 +4,20 @@
 Usage::
 
     .venv/bin/python scripts/distill_static.py [--dims 256] [--context 6000] [--sif 3e-3]
+        [--teacher 20000 --lam 0.1 --exclude benchmarks/.cache/arxiv-titles/corpus.jsonl]
         [--weights arxiv|zipf|none] [--out papersift/embed/models/static-minilm/embeddings.npy]
 
-model2vec's recipe in a few numpy steps, run in papersift's own venv (no torch, no hub):
+model2vec's recipe in a few numpy steps, run in papersift's own venv with the ``bench`` extra
+(scipy for the fit; no torch, no hub):
 
 1. every token of the 30,522-token WordPiece vocabulary goes through the shipped encoder as
    ``[SEP] token [CLS]`` (model2vec's order) and the three output vectors are averaged;
 2. (``--context N``) each token's vector is replaced by its average output *in context* over N
    real arXiv abstracts, shrunk towards the isolated vector where the token was seen rarely;
+   (``--teacher N --lam L``) the vectors are then fitted so that the mean token vector of each
+   of N other arXiv abstracts lands on MiniLM's own vector of it (ridge regression towards the
+   step-2 vectors with weight L; the teacher vectors are the slow part, ~20 abstracts/s here,
+   cached in chunks); ``--exclude`` keeps benchmark papers out of the fit;
 3. the table is centred and reduced by PCA to ``--dims`` dimensions;
 4. each row is scaled by a smoothed inverse frequency ``a / (a + p(token))`` (SIF). model2vec
    estimates ``p`` from the token's rank by Zipf's law, which assumes a frequency-sorted
@@ -39,7 +45,7 @@ import numpy as np
 
 from papersift.embed.modelfiles import minilm_tokenizer
 from papersift.embed.onnx_minilm import OnnxMiniLM
-from papersift.embed.static import DIM, MODEL_DIR, TABLE_FILE, sum_rows
+from papersift.embed.static import DIM, MODEL_DIR, TABLE_FILE, WordPieceCache, sum_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "distill"
@@ -112,6 +118,11 @@ def context_vectors(encoder: OnnxMiniLM, n_texts: int, max_tokens: int = 128) ->
 
 def arxiv_abstracts(limit: int) -> Iterator[str]:
     """Titles + abstracts from the arxiv-large listing tarballs (distinct ids, first seen)."""
+    return (text for _, text in arxiv_records(limit))
+
+
+def arxiv_records(limit: int) -> Iterator[tuple[str, str]]:
+    """``(arxiv id, title + abstract)`` of the first ``limit`` distinct papers of arxiv-large."""
     seen: set[str] = set()
     for tarball in sorted(ARXIV_LARGE.glob("*.tar.gz")):
         with tarfile.open(tarball) as tar:
@@ -130,9 +141,80 @@ def arxiv_abstracts(limit: int) -> Iterator[str]:
                     if not pid or pid in seen or not rec.get("summary"):
                         continue
                     seen.add(pid)
-                    yield " ".join(f"{rec.get('title', '')}. {rec['summary']}".split())
+                    yield pid, " ".join(f"{rec.get('title', '')}. {rec['summary']}".split())
                     if len(seen) >= limit:
                         return
+
+
+def teacher_vectors(
+    encoder: OnnxMiniLM, n_texts: int, exclude: set[str], chunk: int = 1000
+) -> tuple[list[str], np.ndarray]:
+    """MiniLM's own vectors of ``n_texts`` arXiv abstracts (papers in ``exclude`` skipped).
+
+    The slow step (~20 abstracts/s on two cores), so each chunk is saved as it is done and a
+    re-run goes on where it stopped.
+    """
+    records = [(pid, text) for pid, text in arxiv_records(2 * n_texts) if pid not in exclude]
+    records = records[:n_texts]
+    out = CACHE / f"teacher-{hashlib.sha256(repr(sorted(exclude)).encode()).hexdigest()[:8]}"
+    out.mkdir(parents=True, exist_ok=True)
+    parts = []
+    t = time.perf_counter()
+    for start in range(0, len(records), chunk):
+        path = out / f"chunk-{start // chunk:04d}.npz"
+        ids = [pid for pid, _ in records[start : start + chunk]]
+        if not path.is_file() or list(np.load(path)["ids"]) != ids:
+            vectors = encoder.encode([text for _, text in records[start : start + chunk]])
+            np.savez(path, ids=np.array(ids), vectors=vectors.astype(np.float32))
+            done = start + len(ids)
+            print(f"  teacher: {done}/{len(records)} abstracts embedded, "
+                  f"{len(ids) / (time.perf_counter() - t):.1f}/s", flush=True)  # fmt: skip
+            t = time.perf_counter()
+        parts.append(np.load(path)["vectors"])
+    return [text for _, text in records], np.concatenate(parts)
+
+
+def fit_to_teacher(
+    vectors: np.ndarray, texts: list[str], teacher: np.ndarray, lam: float, iters: int = 40
+) -> np.ndarray:
+    """The token vectors moved so that a text's mean token vector lands on MiniLM's vector of
+    the text (tokenlearn's idea, as a ridge regression solved by conjugate gradients).
+
+    The isolated and in-context vectors only say what each token means alone; fitted to whole
+    abstracts, the table learns how much each token counts and what it means next to the
+    others. ``lam`` pulls every row towards its starting vector, so tokens that are rare in the
+    fitted abstracts keep what they had. Solves ``(A'A + lam I) X = A' T + lam X0`` for all 384
+    columns at once, ``A`` the texts' normalised token counts and ``T`` the teacher's unit
+    vectors scaled to the typical length of a mean token vector.
+    """
+    from scipy import sparse
+
+    units = WordPieceCache(minilm_tokenizer(512), 512)
+    ids, lengths = units.encode(texts)
+    rows = np.repeat(np.arange(len(texts)), lengths)
+    a = sparse.csr_matrix(
+        (1.0 / np.repeat(np.maximum(lengths, 1), lengths), (rows, ids)),
+        shape=(len(texts), len(vectors)),
+    )
+    at = a.T.tocsr()
+    x0 = vectors.astype(np.float64)
+    scale = float(np.median(np.linalg.norm(a @ x0, axis=1)))
+    b = at @ (teacher.astype(np.float64) * scale) + lam * x0
+    x = x0.copy()
+    r = b - (at @ (a @ x) + lam * x)
+    p, rr = r.copy(), float(np.sum(r * r))
+    for _ in range(iters):
+        ap = at @ (a @ p) + lam * p
+        alpha = rr / float(np.sum(p * ap))
+        x += alpha * p
+        r -= alpha * ap
+        rr, rr_old = float(np.sum(r * r)), rr
+        p = r + (rr / rr_old) * p
+    pred = a @ x
+    pred /= np.clip(np.linalg.norm(pred, axis=1, keepdims=True), 1e-12, None)
+    fit = float(np.mean(np.sum(pred * teacher, axis=1)))
+    print(f"fitted to {len(texts)} teacher vectors: mean cosine {fit:.3f} (lam {lam})")
+    return x.astype(np.float32)
 
 
 def token_counts(vocab: int, limit: int) -> tuple[np.ndarray, int]:
@@ -172,8 +254,6 @@ def mean_direction(table: np.ndarray, n_texts: int) -> np.ndarray:
     since the sum is linear, and spreads texts apart (model2vec-style models do the same with
     "all-but-the-top" post-processing).
     """
-    from papersift.embed.static import WordPieceCache
-
     texts = list(arxiv_abstracts(n_texts))
     per_text = WordPieceCache(minilm_tokenizer(512), 512).ids(texts)
     lengths = np.array([len(x) for x in per_text])
@@ -235,6 +315,15 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=6000, help="arXiv abstracts run in context")
     ap.add_argument("--shrink", type=float, default=8.0, help="pseudo-count of the isolated vector")
     ap.add_argument("--center", type=int, default=10_000, help="abstracts for the mean (0: off)")
+    ap.add_argument("--teacher", type=int, default=20_000, help="abstracts to fit to (0: off)")
+    ap.add_argument("--lam", type=float, default=0.1, help="pull towards the unfitted vectors")
+    ap.add_argument(
+        "--exclude",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="BEIR corpus.jsonl files whose papers are not fitted to (benchmark sets)",
+    )
     ap.add_argument("--out", type=Path, default=MODEL_DIR / TABLE_FILE)
     args = ap.parse_args()
 
@@ -247,6 +336,12 @@ def main() -> None:
         k = args.shrink
         vectors = ((sums + k * vectors) / (seen + k)[:, None]).astype(np.float32)
         print(f"in-context vectors for {(seen > 0).sum()} tokens from {args.context} abstracts")
+    if args.teacher:
+        exclude = set()
+        for path in args.exclude:
+            exclude |= {json.loads(line)["_id"] for line in path.open()}
+        texts, teacher = teacher_vectors(encoder, args.teacher, exclude)
+        vectors = fit_to_teacher(vectors, texts, teacher, args.lam)
     table, kept = pca(vectors, args.dims)
     print(f"PCA 384 -> {args.dims}: {kept:.3f} of the variance kept")
     if args.weights == "arxiv":

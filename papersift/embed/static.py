@@ -4,8 +4,9 @@ A text's vector is the normalised sum of the table rows of its WordPiece tokens:
 no model run, so it embeds thousands of abstracts per second on two cores where the transformer
 does ~20. The table was made by ``scripts/distill_static.py`` from the shipped int8 ONNX encoder
 (model2vec's recipe: every vocabulary token through the encoder, plus each token's average
-output in real arXiv abstracts, PCA to 256 dims, rows weighted by smoothed inverse token
-frequency, the common direction removed); see ``models/static-minilm/PROVENANCE.md``.
+output in real arXiv abstracts; then fitted so that an abstract's mean token vector lands on
+MiniLM's own vector of it, as tokenlearn does; PCA to 256 dims, rows weighted by smoothed
+inverse token frequency, the common direction removed); see ``models/static-minilm/PROVENANCE.md``.
 Its vectors live in their own space (``MODEL_ID``), so they never mix with MiniLM's in a cache.
 """
 
@@ -32,7 +33,7 @@ from papersift.embed.modelfiles import MODELS_DIR, minilm_tokenizer, verified
 
 MODEL_DIR = MODELS_DIR / "static-minilm"
 TABLE_FILE = "embeddings.npy"
-TABLE_SHA256 = "ca45574ad13ea8e2ceda07f03086a29228816da00d6c7ba2fa5540ff41e6bbf8"
+TABLE_SHA256 = "8bf2eb39e38366852e995c95e99ed88d501df0816ab892c9037b3d2c458f2f92"
 DIM = 256
 MODEL_ID = f"static-minilm-{DIM}-{TABLE_SHA256[:8]}"
 MAX_TOKENS = 512  # a static model has no position limit; this only bounds the work per text
