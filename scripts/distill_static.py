@@ -162,15 +162,17 @@ def teacher_vectors(
     t = time.perf_counter()
     for start in range(0, len(records), chunk):
         path = out / f"chunk-{start // chunk:04d}.npz"
-        ids = [pid for pid, _ in records[start : start + chunk]]
-        if not path.is_file() or list(np.load(path)["ids"]) != ids:
-            vectors = encoder.encode([text for _, text in records[start : start + chunk]])
-            np.savez(path, ids=np.array(ids), vectors=vectors.astype(np.float32))
-            done = start + len(ids)
-            print(f"  teacher: {done}/{len(records)} abstracts embedded, "
-                  f"{len(ids) / (time.perf_counter() - t):.1f}/s", flush=True)  # fmt: skip
-            t = time.perf_counter()
-        parts.append(np.load(path)["vectors"])
+        ids, texts = zip(*records[start : start + chunk], strict=True)
+        saved = np.load(path) if path.is_file() else None
+        if saved is not None and list(saved["ids"]) == list(ids):
+            parts.append(saved["vectors"])
+            continue
+        vectors = encoder.encode(list(texts)).astype(np.float32)
+        np.savez(path, ids=np.array(ids), vectors=vectors)
+        parts.append(vectors)
+        print(f"  teacher: {start + len(ids)}/{len(records)} abstracts embedded, "
+              f"{len(ids) / (time.perf_counter() - t):.1f}/s", flush=True)  # fmt: skip
+        t = time.perf_counter()
     return [text for _, text in records], np.concatenate(parts)
 
 
@@ -255,9 +257,7 @@ def mean_direction(table: np.ndarray, n_texts: int) -> np.ndarray:
     "all-but-the-top" post-processing).
     """
     texts = list(arxiv_abstracts(n_texts))
-    per_text = WordPieceCache(minilm_tokenizer(512), 512).ids(texts)
-    lengths = np.array([len(x) for x in per_text])
-    ids = np.array([i for x in per_text for i in x], dtype=np.int64)
+    ids, lengths = WordPieceCache(minilm_tokenizer(512), 512).encode(texts)
     docs = sum_rows(table, ids, lengths)
     docs /= np.clip(np.linalg.norm(docs, axis=1, keepdims=True), 1e-12, None)
     mu = docs.mean(axis=0)
@@ -286,10 +286,7 @@ def neighbour_overlap(table: np.ndarray, k: int = 10) -> float:
     papers = [by_id[str(data["ids"][i])] for i in keep]
     texts = [embed_text(p.title, p.abstract) for p in papers]
     teacher = data["vectors"][keep].astype(np.float32)
-    tok = minilm_tokenizer(512)
-    encs = tok.encode_batch_fast(texts, add_special_tokens=False)
-    lengths = np.array([len(e.ids) for e in encs])
-    ids = np.array([i for e in encs for i in e.ids], dtype=np.int64)
+    ids, lengths = WordPieceCache(minilm_tokenizer(512), 512).encode(texts)
     student = sum_rows(table.astype(np.float32), ids, lengths)
     student /= np.clip(np.linalg.norm(student, axis=1, keepdims=True), 1e-12, None)
     teacher /= np.linalg.norm(teacher, axis=1, keepdims=True)
