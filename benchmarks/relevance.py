@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/relevance.py DATASET_DIR [--split test] [--json OUT] [--data-dir DIR]
         [--modes keyword,semantic,hybrid-rrf,hybrid-zscore] [--limit-queries N] [--depth 100]
+        [--without-titles]
         [--keyword-weight 0.5] [--no-rerank] [--prf-docs K --prf-beta B --prf-terms M]
         [--variant NAME --variants-json OUT]
 
@@ -11,7 +12,12 @@ The defaults are papersift's shipped settings; the flags measure variants of the
 (``--variants-json`` adds the rows, labelled with ``--variant`` and the split, to a table file).
 
 DATASET_DIR holds ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl`` (``_id``,
-``text``) and ``qrels/<split>.tsv`` (``query-id corpus-id score``).
+``text``) and ``qrels/<split>.tsv`` (``query-id corpus-id score``). Documents without a title
+(FiQA, Quora) are titled by their opening words, as papersift's ingest titles any such record,
+and ranked by their text alone. As BEIR's own evaluation does by default, a document whose id is
+the query's id is left out of that query's ranking: ArguAna and Quora put every query in the
+corpus too, and finding the query itself is no answer. ``--without-titles`` drops every title
+on the way in, to measure what titles add (its store is ``.cache/<dataset>-untitled``).
 
 Why end to end: a benchmark that scores a hand-built BM25 or a bare vector index says nothing
 about what users get. This one ingests the corpus with papersift's own tabular parser and ingest
@@ -37,7 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -237,10 +243,13 @@ class TqdmProgress:
             bar.close()
 
 
-def ingest_corpus(catalog: Catalog, dataset: Dataset) -> CorpusMap:
+def ingest_corpus(catalog: Catalog, dataset: Dataset, *, titles: bool = True) -> CorpusMap:
+    """Ingest the corpus; without ``titles`` every document comes as FiQA's or Quora's do."""
     cmap = CorpusMap()
     progress = TqdmProgress()
-    items = tabular.parse(dataset.corpus, fmt="jsonl", mapping=CORPUS_MAPPING)
+    items: Iterable[ParseItem] = tabular.parse(dataset.corpus, fmt="jsonl", mapping=CORPUS_MAPPING)
+    if not titles:
+        items = (replace(i, title="") if isinstance(i, PaperRecord) else i for i in items)
     try:
         report = ingest(
             catalog,
@@ -341,6 +350,7 @@ def run_mode(
                 result.unknown_papers += 1
                 continue
             ranked.extend(ids)  # a merged paper stands for all of its corpus ids, in place
+        ranked = [cid for cid in ranked if cid != qid]  # BEIR's ignore_identical_ids
         judged = qrels[qid]
         result.ndcg.append(ndcg_at_k(ranked, judged, NDCG_K))
         result.recall.append(recall_at_k(ranked, judged, RECALL_K))
@@ -403,6 +413,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated modes to run")
     ap.add_argument("--limit-queries", type=int, help="score only the first N judged queries")
     ap.add_argument(
+        "--without-titles",
+        action="store_true",
+        help="ingest every document without its title (as FiQA or Quora come)",
+    )
+    ap.add_argument(
         "--depth",
         type=int,
         default=Settings().fusion_depth,
@@ -429,7 +444,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     dataset = load_dataset(args.dataset, args.split)
-    data_dir: Path = args.data_dir or BENCH_DIR / ".cache" / dataset.name
+    name = dataset.name + ("-untitled" if args.without_titles else "")
+    data_dir: Path = args.data_dir or BENCH_DIR / ".cache" / name
 
     print(f"machine: {json.dumps(machine_info())}")
     missing = [q for q in dataset.qrels if q not in dataset.queries]
@@ -475,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     catalog = Catalog(settings)
     try:
         t0 = time.perf_counter()
-        cmap = ingest_corpus(catalog, dataset)
+        cmap = ingest_corpus(catalog, dataset, titles=not args.without_titles)
         paper_map, warnings = cmap.paper_map(catalog)
         merged_groups = [ids for ids in paper_map.values() if len(ids) > 1]
         merged = sum(len(ids) - 1 for ids in merged_groups)

@@ -24,7 +24,7 @@ def test_ingest_search_similar_stats_from_the_terminal(tmp_path: Path) -> None:
         {"id": "2101.00002", "title": "Metric learning with contrastive loss",
          "summary": "A contrastive loss pulls similar pairs together.", "authors": ["B. Two"],
          "categories": ["cs.CV"]},
-        {"title": "", "summary": "no title"},
+        {"title": "", "summary": "  "},
     ]  # fmt: skip
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n")
     code, out = run(tmp_path / "d", "ingest", "jsonl", str(data), "--quiet")

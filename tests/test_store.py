@@ -71,7 +71,7 @@ def test_bad_records_are_reported_and_the_rest_lands(catalog: Catalog) -> None:
     items = [
         SMALL[0],
         ParseProblem("jsonl", "line 2", "Expecting value"),
-        PaperRecord(title="   ", abstract="no title at all"),
+        PaperRecord(title="   ", abstract=" \u200b "),  # no title, no text to make one
         replace(SMALL[1], title="x" * 50_000, abstract="\x00odd\u200b text <b>html</b> " * 3),
     ]
     report = ingest(catalog, items, source="t", location="x", embed=False)

@@ -8,6 +8,7 @@ import unicodedata
 
 from papersift.ids import normalize_doi, paper_id, parse_arxiv_id, title_key
 from papersift.records import PaperRecord
+from papersift.titles import title_from_abstract
 
 MAX_TITLE = 1_000
 MAX_ABSTRACT = 20_000
@@ -24,7 +25,7 @@ _SPACE = re.compile(r"\s+")
 
 
 class InvalidRecord(ValueError):
-    """A record that cannot be stored at all (no usable title)."""
+    """A record that cannot be stored at all (no usable title, and no abstract to make one)."""
 
 
 def clean_text(text: str | None, limit: int) -> str:
@@ -59,11 +60,15 @@ def extract_code_urls(*texts: str | None) -> list[str]:
 def clean_record(record: PaperRecord) -> PaperRecord:
     """Normalise every field in place-safe fashion and fill derived ones (urls, code links).
 
-    Raises :class:`InvalidRecord` when nothing identifies the paper.
+    A record with text but no title is titled by its abstract's opening words
+    (:mod:`papersift.titles`). Raises :class:`InvalidRecord` when it has neither.
     """
     title = clean_text(record.title, MAX_TITLE)
+    abstract = clean_text(record.abstract, MAX_ABSTRACT)
     if not title_key(title):
-        raise InvalidRecord(f"record has no usable title: {record.title!r:.80}")
+        title = clean_text(title_from_abstract(abstract), MAX_TITLE)
+    if not title_key(title):
+        raise InvalidRecord(f"record has no usable title or abstract: {record.title!r:.80}")
     arxiv_id, version = parse_arxiv_id(record.arxiv_id)
     authors = [clean_text(a, MAX_AUTHOR) for a in record.authors[:MAX_AUTHORS]]
     categories = []
@@ -71,7 +76,6 @@ def clean_record(record: PaperRecord) -> PaperRecord:
         c = clean_text(c, 40)
         if c and c not in categories:
             categories.append(c)
-    abstract = clean_text(record.abstract, MAX_ABSTRACT)
     comment = clean_text(record.comment, 2_000) or None
     code = list(record.code_urls) + extract_code_urls(abstract, comment)
     code_urls: list[str] = []

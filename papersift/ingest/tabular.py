@@ -66,7 +66,8 @@ def parse(
     ``fmt`` is ``"csv"`` or ``"jsonl"``; by default it follows the extension (``.csv``/``.tsv``,
     ``.jsonl``/``.ndjson``/``.json``), else the first byte. ``mapping`` maps record fields to
     column names and overrides the detected columns for those fields; other fields are still
-    detected. Raises :class:`FormatError` if the file has no title column at all.
+    detected. Raises :class:`FormatError` if the file has neither a title nor an abstract column.
+    Rows without a title are titled by their abstract's opening words when they are cleaned.
     """
     checked = _check_mapping(mapping)
     fmt = fmt or _detect_format(path)
@@ -176,15 +177,17 @@ def _parse_csv(path: Path | str, mapping: Mapping[str, str], delimiter: str) -> 
 
 
 def _csv_columns(path: Path | str, header: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
-    """Resolve the header once; a CSV without a title column is not a paper list at all."""
+    """Resolve the header once; a CSV without a title or an abstract column is not a paper list
+    at all (with only an abstract column, each paper is titled by its opening words)."""
     known = {_norm_column(h) for h in header}
     missing = [col for col in mapping.values() if _norm_column(col) not in known]
     if missing:
         raise FormatError(f"{path}: mapped column(s) {missing} not in the CSV header {header}")
     columns = _resolve_columns(header, mapping)
-    if "title" not in columns:
+    if "title" not in columns and "abstract" not in columns:
         raise FormatError(
-            f"{path}: no title column in the CSV header {header}; pass mapping={{'title': ...}}"
+            f"{path}: no title or abstract column in the CSV header {header}; "
+            "pass mapping={'title': ...}"
         )
     return columns
 
@@ -276,11 +279,11 @@ def _build(
         record = _record_from_row(row, columns, source)
     except RowError as exc:
         return ParseProblem(source, where, str(exc))
-    if "title" not in columns:
-        return ParseProblem(source, where, f"no title field among {sorted(row)[:12]}")
-    if not record.title.strip():
-        return ParseProblem(source, where, "empty title")
-    return record
+    if "title" not in columns and "abstract" not in columns:
+        return ParseProblem(source, where, f"no title or abstract field among {sorted(row)[:12]}")
+    if not record.title.strip() and not record.abstract.strip():
+        return ParseProblem(source, where, "empty title and abstract")
+    return record  # no title: normalize titles it by the abstract's opening words
 
 
 def _record_from_row(

@@ -31,6 +31,7 @@ from papersift.store import embeddings as emb
 from papersift.store.db import Store
 from papersift.store.papers import embed_text, iter_papers
 from papersift.store.schema import Paper
+from papersift.titles import ranked_title
 
 if TYPE_CHECKING:
     from papersift.index.vector import VectorIndex
@@ -45,9 +46,11 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def keyword_doc(p: Paper) -> KeywordDoc:
+    """What the keyword index holds of a paper (a title made of its abstract's opening words is
+    left out: those words are indexed once, in the abstract)."""
     return KeywordDoc(
         num=p.num,
-        title=p.title,
+        title=ranked_title(p.title, p.abstract),
         abstract=p.abstract,
         authors=list(p.authors or []),
         categories=list(p.categories or []),

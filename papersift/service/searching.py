@@ -38,6 +38,7 @@ from papersift.store.papers import (
     texts_by_num,
 )
 from papersift.store.schema import Paper
+from papersift.titles import ranked_title
 
 TextsOf = Callable[[Sequence[int]], Mapping[int, tuple[str, str]]]
 """Paper numbers -> (title, abstract) of those found."""
@@ -131,7 +132,7 @@ def coverage_of(
         kw = catalog.keyword
         weights = kw.term_weights(text)
         texts = (texts_of or own_session)(nums)
-        pairs = [texts.get(n, ("", "")) for n in nums]
+        pairs = [(ranked_title(*pair), pair[1]) for pair in (texts.get(n, ("", "")) for n in nums)]
         found = kw.terms_found([t for pair in pairs for t in pair], weights)
         return reranking.term_coverage(weights, list(zip(found[::2], found[1::2], strict=True)))
 

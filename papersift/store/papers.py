@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from papersift.ids import normalize_doi, paper_id, parse_arxiv_id, title_key
 from papersift.records import PaperRecord
 from papersift.store.schema import Paper
+from papersift.titles import ranked_title
 
 _TEXT_FIELDS = ("title", "abstract", "comment", "journal_ref", "abs_url", "pdf_url", "doi")
 
@@ -33,8 +34,10 @@ class UpsertResult:
 
 
 def embed_text(title: str, abstract: str) -> str:
-    """The text an encoder sees for a paper (title first: it carries the most signal)."""
-    return f"{title}. {abstract}".strip() if abstract else title
+    """The text an encoder sees for a paper (title first: it carries the most signal; a title
+    made of the abstract's opening words is left out, :mod:`papersift.titles`)."""
+    title = ranked_title(title, abstract)
+    return f"{title}. {abstract}".strip() if title and abstract else title or abstract
 
 
 def text_hash(title: str, abstract: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from papersift.ingest import tabular
 from papersift.ingest.files import FormatError, split_authors
+from papersift.ingest.normalize import clean_record
 from papersift.ingest.records import PaperRecord, ParseProblem
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -104,7 +105,7 @@ def test_csv_damage_is_reported_at_the_record_start_line(tmp_path: Path) -> None
         'Unterminated,"this quote never closes,X\n'  # line 4
         'Second good,plain,"E. F, G. H and I. J"\n'  # line 5
         "Too few fields,only\n"  # line 6
-        ",no title,K. L\n"  # line 7
+        ",,K. L\n"  # line 7: no title, no abstract
         "Third good,abstract,M. N\n",  # line 8
         encoding="utf-8",
     )
@@ -138,7 +139,7 @@ def test_jsonl_damage_and_wrong_types_are_reported_per_line(tmp_path: Path) -> N
         '{"title": "Truncated',
         json.dumps({"title": {"nested": "object"}}),
         json.dumps({"title": "Bad authors", "authors": {"name": "not a list"}}),
-        json.dumps({"summary": "no title field"}),
+        json.dumps({"authors": ["Z"], "doi": "10.1/x"}),
         json.dumps({"title": "Also good", "authors": "[{'name': 'Y'}]", "date": 1_700_000_000_000}),
     ]
     path = tmp_path / "damaged.jsonl"
@@ -151,7 +152,7 @@ def test_jsonl_damage_and_wrong_types_are_reported_per_line(tmp_path: Path) -> N
     assert records[1].authors == ["Y"]
     assert records[1].published == date(2023, 11, 14)  # pandas writes epoch milliseconds
     assert [p.where for p in problems] == ["line 2", "line 3", "line 4", "line 5"]
-    assert "no title field" in problems[-1].message
+    assert "no title or abstract field" in problems[-1].message
 
 
 def test_mapping_names_the_columns_and_detection_fills_the_rest(tmp_path: Path) -> None:
@@ -264,3 +265,36 @@ def test_windows_1252_rows_keep_their_accents(tmp_path: Path) -> None:
 
     assert isinstance(first, PaperRecord) and first.authors == ["Zoë Ünal"]
     assert isinstance(second, PaperRecord) and second.authors == ["José María"]
+
+
+def test_rows_without_a_title_are_titled_by_their_opening_words(tmp_path: Path) -> None:
+    """A BEIR corpus such as FiQA or Quora, or a CSV of notes, has text but no titles."""
+    beir = tmp_path / "corpus.jsonl"
+    beir.write_text(
+        json.dumps({"_id": "31793", "title": "", "text": "Yes. Index funds track the market."})
+        + "\n"
+        + json.dumps({"_id": "8", "title": "", "text": "How do index funds keep fees low?"})
+        + "\n"
+        + json.dumps({"_id": "9", "title": " ", "text": " "})
+        + "\n"
+    )
+    notes = tmp_path / "notes.csv"
+    notes.write_text("abstract,authors\n" + " ".join(f"w{i}" for i in range(30)) + ",A. B\n")
+
+    items = list(tabular.parse(beir, mapping={"title": "title", "abstract": "text"}))
+    records, problems = _split(items)
+    assert [clean_record(r).title for r in records] == [
+        "Yes. Index funds track the market.",  # a sentence end counts after four words
+        "How do index funds keep fees low?",
+    ]
+    assert [p.message for p in problems] == ["empty title and abstract"]
+    assert records[0].extra["source_id"] == "31793"
+
+    (note,) = [clean_record(r) for r in tabular.parse(notes)]
+    assert note.title == " ".join(f"w{i}" for i in range(20)) + "…"
+    assert note.authors == ["A. B"]
+
+    neither = tmp_path / "neither.csv"
+    neither.write_text("authors,doi\nA. B,10.1/x\n")
+    with pytest.raises(FormatError, match="no title or abstract column"):
+        list(tabular.parse(neither))
