@@ -64,14 +64,14 @@ def test_untitled_corpus_and_identical_query_ids(tmp_path: Path) -> None:
     relevance = _load()
     code = relevance.main(
         [str(data), "--data-dir", str(tmp_path / "store"), "--json", str(out), "--modes",
-         "keyword,hybrid-zscore"]
+         "keyword,hybrid"]
     )  # fmt: skip
 
     assert code == 0
     by_mode = {r["mode"]: r for r in json.loads(out.read_text())}
     # Every untitled document was ingested and found; q1's own document, which keyword search
     # ranks first, is not counted against it.
-    for mode in ("keyword", "hybrid-zscore"):
+    for mode in ("keyword", "hybrid"):
         assert by_mode[mode]["ndcg@10"] == 1.0, by_mode[mode]
         assert by_mode[mode]["mrr@10"] == 1.0
         assert by_mode[mode]["queries"] == 2
