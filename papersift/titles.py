@@ -26,9 +26,10 @@ def title_from_abstract(abstract: str) -> str:
     "" for an abstract without words. A sentence end counts only after MIN_WORDS words, so
     "Yes. Index funds ..." is not titled "Yes.".
     """
-    words = abstract[: MAX_WORDS * 40].split()
+    parts = abstract.split(maxsplit=MAX_WORDS)  # the words wanted, then the rest in one piece
+    words = parts[:MAX_WORDS]
     taken: list[str] = []
-    for word in words[:MAX_WORDS]:
+    for word in words:
         taken.append(word)
         if len(taken) >= MIN_WORDS and word.endswith(_SENTENCE_END):
             return " ".join(taken)
@@ -37,7 +38,8 @@ def title_from_abstract(abstract: str) -> str:
     title = " ".join(taken)
     if len(title) > MAX_CHARS:
         return title[:MAX_CHARS].rstrip() + ELLIPSIS
-    return title if len(taken) == len(words) or not title else title + ELLIPSIS
+    clipped = len(parts) > len(taken)
+    return title + ELLIPSIS if clipped else title
 
 
 def is_made_title(title: str, abstract: str) -> bool:

@@ -25,9 +25,11 @@ def test_a_made_title_is_the_first_sentence_or_the_first_words() -> None:
     assert title_from_abstract(FIQA_LIKE[0]) == FIQA_LIKE[0]  # "Yes." alone is too short
     long = " ".join(f"word{i}" for i in range(40))
     assert title_from_abstract(long) == " ".join(f"word{i}" for i in range(20)) + "…"
+    twenty = " ".join(f"word{i}" for i in range(20))
+    assert title_from_abstract(twenty) == twenty  # all of it: nothing left out, no ellipsis
     unspaced = "x" * 1_000
     assert title_from_abstract(unspaced) == "x" * 200 + "…"
-    for text in ("How do I learn Python?", long, unspaced, FIQA_LIKE[1]):
+    for text in ("How do I learn Python?", long, twenty, unspaced, FIQA_LIKE[1]):
         assert is_made_title(title_from_abstract(text), text)
 
 
