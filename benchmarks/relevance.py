@@ -25,7 +25,8 @@ service (cleaning, dedup, keyword index, embeddings, HNSW) and asks the same
 :func:`papersift.service.searching.search` the web UI, API and CLI call. Latency is the wall time
 of that call, so it includes query parsing, query embedding, fusion, snippets and facets.
 
-The store lives in a persistent ``--data-dir`` (default ``benchmarks/.cache/<dataset>``):
+The store lives in a persistent ``--data-dir`` (default ``benchmarks/.cache/<dataset>``, or
+``<dataset>-<corpus hash>`` when that one was built from another corpus of the same name):
 papersift's ingest is idempotent and only embeds papers without a cached vector, so a re-run
 costs seconds, not the minutes the first embedding pass takes on a CPU.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import platform
@@ -147,6 +149,33 @@ def load_dataset(root: Path, split: str) -> Dataset:
 
 
 # --- ingest and the paper -> corpus id map ----------------------------------------------------
+
+FINGERPRINT_FILE = "corpus.sha1"
+
+
+def corpus_fingerprint(corpus: Path) -> str:
+    digest = hashlib.sha1()
+    with corpus.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_data_dir(name: str, corpus: Path) -> Path:
+    """``.cache/<name>``, unless it holds another corpus of the same name (another split's copy,
+    an edited set): then ``.cache/<name>-<hash>``, so two corpora never share a store, where
+    the papers of one would crowd the rankings of the other. The store keeps the hash it was
+    built from."""
+    fingerprint = corpus_fingerprint(corpus)
+    data_dir = BENCH_DIR / ".cache" / name
+    mark = data_dir / FINGERPRINT_FILE
+    if mark.exists() and mark.read_text().strip() != fingerprint:
+        data_dir = data_dir.with_name(f"{name}-{fingerprint[:10]}")
+        mark = data_dir / FINGERPRINT_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not mark.exists():
+        mark.write_text(fingerprint + "\n")
+    return data_dir
 
 
 @dataclass
@@ -460,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     dataset = load_dataset(args.dataset, args.split)
     name = dataset.name + ("-untitled" if args.without_titles else "")
-    data_dir: Path = args.data_dir or BENCH_DIR / ".cache" / name
+    data_dir: Path = args.data_dir or default_data_dir(name, dataset.corpus)
 
     print(f"machine: {json.dumps(machine_info())}")
     missing = [q for q in dataset.qrels if q not in dataset.queries]

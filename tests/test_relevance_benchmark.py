@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from sqlalchemy import select
 
 from papersift.config import Settings
@@ -91,3 +92,19 @@ def test_without_titles_drops_them_on_the_way_in(tmp_path: Path) -> None:
     finally:
         catalog.close()
     assert sorted(p.title for p in papers) == sorted(title_from_abstract(t) for t in DOCS.values())
+
+
+def test_two_corpora_of_one_name_get_two_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relevance = _load()
+    monkeypatch.setattr(relevance, "BENCH_DIR", tmp_path / "bench")
+    first, edited = tmp_path / "a" / "fiqa", tmp_path / "b" / "fiqa"
+    _write(first)
+    _write(edited, title="edited")
+
+    store = relevance.default_data_dir("fiqa", first / "corpus.jsonl")
+    assert store == tmp_path / "bench" / ".cache" / "fiqa"
+    assert relevance.default_data_dir("fiqa", first / "corpus.jsonl") == store  # reused
+    other = relevance.default_data_dir("fiqa", edited / "corpus.jsonl")
+    assert other != store and other.name.startswith("fiqa-")
