@@ -26,7 +26,7 @@ service (cleaning, dedup, keyword index, embeddings, HNSW) and asks the same
 of that call, so it includes query parsing, query embedding, fusion, snippets and facets.
 
 The store lives in a persistent ``--data-dir`` (default ``benchmarks/.cache/<dataset>``, or
-``<dataset>-<corpus hash>`` when that one was built from another corpus of the same name):
+``<dataset>-<corpus sha256>`` when that one was built from another corpus of the same name):
 papersift's ingest is idempotent and only embeds papers without a cached vector, so a re-run
 costs seconds, not the minutes the first embedding pass takes on a CPU.
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import platform
@@ -55,6 +54,7 @@ from tqdm import tqdm
 
 from papersift.config import Settings
 from papersift.embed.encoder import EncoderError, load_encoder
+from papersift.embed.modelfiles import sha256_file
 from papersift.ids import title_key
 from papersift.index.query import QueryError
 from papersift.ingest import tabular
@@ -150,15 +150,7 @@ def load_dataset(root: Path, split: str) -> Dataset:
 
 # --- ingest and the paper -> corpus id map ----------------------------------------------------
 
-FINGERPRINT_FILE = "corpus.sha1"
-
-
-def corpus_fingerprint(corpus: Path) -> str:
-    digest = hashlib.sha1()
-    with corpus.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+FINGERPRINT_FILE = "corpus.sha256"
 
 
 def default_data_dir(name: str, corpus: Path) -> Path:
@@ -166,7 +158,7 @@ def default_data_dir(name: str, corpus: Path) -> Path:
     an edited set): then ``.cache/<name>-<hash>``, so two corpora never share a store, where
     the papers of one would crowd the rankings of the other. The store keeps the hash it was
     built from."""
-    fingerprint = corpus_fingerprint(corpus)
+    fingerprint = sha256_file(corpus)
     data_dir = BENCH_DIR / ".cache" / name
     mark = data_dir / FINGERPRINT_FILE
     if mark.exists() and mark.read_text().strip() != fingerprint:
