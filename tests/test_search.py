@@ -92,6 +92,12 @@ def test_hostile_queries_never_crash(small_catalog: Catalog, hostile: str) -> No
         assert "<script>" not in h.snippet_html
 
 
+def test_a_pasted_abstract_counts_to_its_end(small_catalog: Catalog) -> None:
+    pasted = "background " * 150 + "photosynthesis under drought"  # 1,678 characters
+    out = searching.search(small_catalog, pasted, mode="keyword")
+    assert out.hits[0].paper.title == "Photosynthesis efficiency in C4 crops under drought"
+
+
 def test_bad_filter_values_are_clear_errors() -> None:
     with pytest.raises(QueryError, match="year"):
         parse_query("year:soon")
