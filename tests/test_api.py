@@ -135,6 +135,16 @@ def test_search_at_slash_search_goes_to_the_search_page(client: TestClient) -> N
     assert page.status_code == 200 and "Attention Is All You Need" in page.text
 
 
+def test_a_pasted_abstract_is_searched_in_part_on_the_page_and_refused_by_the_api(
+    client: TestClient,
+) -> None:
+    pasted = "transformer attention " * 60  # 1,320 characters
+    page = client.get("/", params={"q": pasted, "mode": "keyword"})
+    assert page.status_code == 200 and "Attention Is All You Need" in page.text
+    assert "first 1,000 characters" in page.text and "Search by example" in page.text
+    assert client.get("/api/search", params={"q": pasted}).status_code == 422
+
+
 def test_each_paper_has_a_bibtex_entry_beside_its_page(client: TestClient) -> None:
     page = client.get("/paper/1706.03762").text
     assert 'href="/paper/arxiv:1706.03762.bib"' in page

@@ -81,12 +81,16 @@ def search_alias(request: Request) -> RedirectResponse:
     return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=307)
 
 
+WEB_QUERY_CHARS = 1_000
+"""What the search page searches of a query: a public server's cost guard (the CLI takes 4,000)."""
+
+
 @router.get("/", response_class=HTMLResponse, dependencies=[Depends(limit_search)])
 def search_page(
     request: Request,
     cat_: Cat,
     me: auth.Viewer,
-    q: Annotated[str, Query(max_length=1000)] = "",
+    q: str = "",
     mode: str = "",
     sort: str = "relevance",
     page: Annotated[int, Query(ge=1, le=50)] = 1,
@@ -98,6 +102,8 @@ def search_page(
 ) -> HTMLResponse:
     mode_ = mode if mode in ("hybrid", "keyword", "semantic") else cat_.settings.default_mode
     sort_ = sort if sort in ("relevance", "date", "trending") else "relevance"
+    cut = len(q) > WEB_QUERY_CHARS  # a pasted abstract: searched in part, not refused as JSON
+    q = q[:WEB_QUERY_CHARS]
     ctx: dict[str, object] = {
         "q": q,
         "mode": mode_,
@@ -133,6 +139,13 @@ def search_page(
         # imported here because pages_community builds on this module's TEMPLATES
         from papersift.web.pages_community import hit_cards
 
+        if cut:
+            note = (
+                f"searched the query's first {WEB_QUERY_CHARS:,} characters; "
+                "for papers like a whole abstract, paste it into Search by example"
+            )
+            both = f"{result.notice}; {note}" if result.notice else note
+            result = result.model_copy(update={"notice": both})
         ctx["result"] = result
         ctx["cards"] = hit_cards(cat_, result, me, by_trending=sort_ == "trending")
         last = (result.total + result.page_size - 1) // result.page_size
