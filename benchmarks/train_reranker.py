@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from beir import BENCH_DIR, ingest_corpus, load_dataset
 from metrics import mean, ndcg_at_k
-from relevance import BENCH_DIR, ingest_corpus, load_dataset
 
 from papersift.config import Settings
 from papersift.index.query import parse_query

@@ -33,7 +33,7 @@ QRELS = [("q1", "d1", 1), ("q2", "d2", 1)]
 
 
 def _load() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # relevance.py imports its sibling metrics.py
+    sys.path.insert(0, str(BENCH))  # relevance.py imports its siblings beir.py and metrics.py
     try:
         spec = importlib.util.spec_from_file_location("relevance_bench", BENCH / "relevance.py")
         assert spec is not None and spec.loader is not None
@@ -98,7 +98,7 @@ def test_two_corpora_of_one_name_get_two_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     relevance = _load()
-    monkeypatch.setattr(relevance, "BENCH_DIR", tmp_path / "bench")
+    monkeypatch.setattr(sys.modules["beir"], "BENCH_DIR", tmp_path / "bench")
     first, edited = tmp_path / "a" / "fiqa", tmp_path / "b" / "fiqa"
     _write(first)
     _write(edited, title="edited")
