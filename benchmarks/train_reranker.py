@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from beir import BENCH_DIR, ingest_corpus, load_dataset
+from beir import default_data_dir, ingest_corpus, load_dataset
 from metrics import mean, ndcg_at_k
 
 from papersift.config import Settings
@@ -183,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.split == "test":
         raise SystemExit("refusing to train on the test split")
     dataset = load_dataset(args.dataset, args.split)
-    settings = Settings(data_dir=args.data_dir or BENCH_DIR / ".cache" / dataset.name, rerank=False)
+    data_dir = args.data_dir or default_data_dir(dataset.name, dataset.corpus)  # relevance.py's
+    settings = Settings(data_dir=data_dir, rerank=False)
     args.out = args.out or reranking.model_path(settings.encoder)
     print(f"encoder {settings.encoder} -> {args.out}")
     catalog = Catalog(settings)
