@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass, field, replace
 
 # The query language's own cap, which a pasted abstract fits (BEIR's ArguAna queries, whole
-# arguments, run to ~1,200 characters). The web UI and the JSON APIs take at most 1,000: at
+# arguments, run to ~1,200 characters). The web UI and the JSON APIs take PUBLIC_QUERY_CHARS: at
 # 2.7M papers the keyword leg of a 1,000-character query takes ~120 ms, of 4,000 ~325 ms, and a
 # public server should not be made to pay that for anyone who asks.
 MAX_QUERY_CHARS = 4_000
+PUBLIC_QUERY_CHARS = 1_000
 
 _FILTER = re.compile(
     r"""(?<!\S)(-?)(author|au|cat|category|year|has)\s*:\s*("[^"]*"|\S+)""",

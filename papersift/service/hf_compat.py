@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from papersift.index.arxiv_query import ArxivQueryError, strict_arxiv_id
+from papersift.index.query import PUBLIC_QUERY_CHARS
 from papersift.service import searching
 from papersift.service.catalog import Catalog
 from papersift.service.searching import NotFound
@@ -26,7 +27,6 @@ from papersift.store.schema import Paper
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
-MAX_QUERY_CHARS = 1_000
 
 
 class HfParamError(ValueError):
@@ -132,8 +132,8 @@ def search(catalog: Catalog, q: str, limit: int) -> list[dict[str, Any]]:
 
     Without a query, the newest papers: ``list_papers()`` with no arguments lists something.
     """
-    if len(q) > MAX_QUERY_CHARS:
-        raise HfParamError(f"q is longer than {MAX_QUERY_CHARS} characters")
+    if len(q) > PUBLIC_QUERY_CHARS:
+        raise HfParamError(f"q is longer than {PUBLIC_QUERY_CHARS} characters")
     if not q.strip():
         with catalog.store.session() as s:
             newest = s.scalars(

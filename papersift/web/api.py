@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from papersift.index.query import Filters
+from papersift.index.query import PUBLIC_QUERY_CHARS, Filters
 from papersift.service import community, searching
 from papersift.service.catalog import Catalog
 from papersift.service.models import Mode, PaperOut, SearchOut, SearchSort, SimilarOut, StatsOut
@@ -45,7 +45,8 @@ def filters_from(
 def search(
     cat_: Cat,
     q: Annotated[
-        str, Query(max_length=1000, description="query; supports author:, cat:, year:")
+        str,
+        Query(max_length=PUBLIC_QUERY_CHARS, description="query; supports author:, cat:, year:"),
     ] = "",
     mode: Mode | None = None,
     sort: SearchSort = "relevance",

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from papersift.index.query import PUBLIC_QUERY_CHARS
 from papersift.service import accounts, comments, community, library, recommending
 from papersift.service.accounts import NewTokenOut, TokenOut, UserOut
 from papersift.service.community_models import (
@@ -321,7 +322,7 @@ def view_tag(cat_: Cat, viewer: Viewer, username: str, slug: str) -> LibraryOut:
 
 class SearchIn(BaseModel):
     name: str = Field(max_length=100)
-    query: str = Field(max_length=1000)
+    query: str = Field(max_length=PUBLIC_QUERY_CHARS)
     public: bool = False
 
 
@@ -347,7 +348,9 @@ def recommendations(
     cat_: Cat,
     who: User,
     tag: str | None = None,
-    filter: Annotated[str, Query(max_length=1000, description="query-language filters")] = "",
+    filter: Annotated[
+        str, Query(max_length=PUBLIC_QUERY_CHARS, description="query-language filters")
+    ] = "",
     k: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> RecommendationsOut:
     """Unseen papers ranked by a model of what you saved (or what one tag holds)."""

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from papersift.export import bibtex, feeds
+from papersift.index.query import PUBLIC_QUERY_CHARS
 from papersift.service import community, library, searching
 from papersift.service.models import Mode, PaperOut
 from papersift.web.api import Cat
@@ -76,7 +77,7 @@ def search_feed(
     request: Request,
     cat_: Cat,
     fmt: Fmt,
-    q: Annotated[str, Query(max_length=1000)] = "",
+    q: Annotated[str, Query(max_length=PUBLIC_QUERY_CHARS)] = "",
     sort: Literal["date", "relevance"] = "date",
     mode: Mode = "keyword",
 ) -> Response:

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from papersift import __version__
-from papersift.index.query import QueryError
+from papersift.index.query import PUBLIC_QUERY_CHARS, QueryError
 from papersift.service import searching
 from papersift.service.accounts import Principal, Unauthorized
 from papersift.service.models import Mode, Sort
@@ -81,10 +81,6 @@ def search_alias(request: Request) -> RedirectResponse:
     return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=307)
 
 
-WEB_QUERY_CHARS = 1_000
-"""What the search page searches of a query: a public server's cost guard (the CLI takes 4,000)."""
-
-
 @router.get("/", response_class=HTMLResponse, dependencies=[Depends(limit_search)])
 def search_page(
     request: Request,
@@ -102,8 +98,8 @@ def search_page(
 ) -> HTMLResponse:
     mode_ = mode if mode in ("hybrid", "keyword", "semantic") else cat_.settings.default_mode
     sort_ = sort if sort in ("relevance", "date", "trending") else "relevance"
-    cut = len(q) > WEB_QUERY_CHARS  # a pasted abstract: searched in part, not refused as JSON
-    q = q[:WEB_QUERY_CHARS]
+    cut = len(q) > PUBLIC_QUERY_CHARS  # a pasted abstract: searched in part, not refused as JSON
+    q = q[:PUBLIC_QUERY_CHARS]
     ctx: dict[str, object] = {
         "q": q,
         "mode": mode_,
@@ -141,7 +137,7 @@ def search_page(
 
         if cut:
             note = (
-                f"searched the query's first {WEB_QUERY_CHARS:,} characters; "
+                f"searched the query's first {PUBLIC_QUERY_CHARS:,} characters; "
                 "for papers like a whole abstract, paste it into Search by example"
             )
             both = f"{result.notice}; {note}" if result.notice else note
