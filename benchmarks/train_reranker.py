@@ -35,11 +35,11 @@ from papersift.config import Settings
 from papersift.index.query import parse_query
 from papersift.rank import rerank as reranking
 from papersift.service.catalog import Catalog
+from papersift.service.coverage import Coverage
 from papersift.service.searching import (
     _fuse_with_feedback,
     _keyword,
     _semantic_for_vector,
-    coverage_of,
 )
 
 GRID = [(2, 0.05), (4, 0.05), (8, 0.05), (16, 0.05)]  # (num_leaves, learning_rate)
@@ -68,7 +68,7 @@ def query_rows(catalog: Catalog, text: str) -> tuple[list[int], np.ndarray] | No
         vec,
         catalog.vectors.vectors_of,
         depth,
-        coverage_of(catalog, parsed.text)(head),
+        Coverage(catalog, parsed.text)(head),
     )
     return head, x
 

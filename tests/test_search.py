@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
 import pytest
+from sqlalchemy import select
 
 from papersift.index.query import Filters, QueryError, parse_query
 from papersift.service import searching
 from papersift.service.catalog import Catalog
+from papersift.service.coverage import Coverage
+from papersift.store.schema import Paper
 
 
 def ids(out) -> list[str]:  # type: ignore[no-untyped-def]
@@ -173,11 +180,69 @@ def test_rerank_coverage_reads_the_papers_words_as_the_keyword_index_does(
     with small_catalog.store.session() as s:
         papers = [get_paper(s, k) for k in ("arxiv:1908.03265", "doi:10.1000/plants.2021.1")]
         nums = [p.num for p in papers if p is not None]
-    cov = searching.coverage_of(small_catalog, "Warmup of the learning rates")(nums)
+    cov = Coverage(small_catalog, "Warmup of the learning rates")(nums)
     # "warmup", "learn" and "rate" are all in the warmup paper (stemmed: "rates" -> "rate"),
     # none of them in the maize paper; "of the" are stop words and weigh nothing.
     assert cov[0, 0] == pytest.approx(1.0) and cov[1, 0] == 0.0
     assert 0.0 < cov[0, 1] < 1.0  # its title has no "warmup"
+
+
+def test_rerank_coverage_worked_out_ahead_is_the_same_as_on_demand(
+    small_catalog: Catalog,
+) -> None:
+    with small_catalog.store.session() as s:
+        nums = [n for (n,) in s.execute(select(Paper.num).order_by(Paper.num))]
+    query = "learning rate warmup for transformers"
+    on_demand = Coverage(small_catalog, query)(nums)
+    ahead = Coverage(small_catalog, query)
+    ahead.add(nums[::2])  # some rows first, as while the keyword leg runs
+    ahead.add(nums[:3])
+    asked = [*reversed(nums), nums[0], 10**9]  # any order, a repeat, a paper the store lacks
+    got = ahead(asked)
+    assert got.shape == (len(asked), 2)
+    assert np.array_equal(got[: len(nums)], on_demand[::-1])
+    assert np.array_equal(got[-2], on_demand[0]) and not got[-1].any()
+
+
+class _NeverDone:
+    """A keyword leg that is still running whenever the search looks."""
+
+    def __init__(self, inner: Future[tuple[list[tuple[int, float]], int]]) -> None:
+        self.inner = inner
+
+    def done(self) -> bool:
+        return False
+
+    def result(self) -> tuple[list[tuple[int, float]], int]:
+        return self.inner.result()
+
+
+def test_hybrid_search_is_the_same_whether_or_not_the_wait_was_used(
+    small_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The semantic leg's papers are read and analysed while the keyword leg runs; how much of
+    that got done before the keyword leg finished must not change the answer."""
+    queries = ["learning rate warmup", "attention transformer", "maize drought"]
+    monkeypatch.setattr(searching, "_while_waiting", lambda *args: None)
+    after = [searching.search(small_catalog, q, mode="hybrid") for q in queries]
+    monkeypatch.undo()
+    submit = searching._LEGS.submit
+    monkeypatch.setattr(searching._LEGS, "submit", lambda *a, **k: _NeverDone(submit(*a, **k)))
+    worked_out: list[int] = []
+    real = searching._while_waiting
+
+    def spy(*args: Any) -> None:
+        real(*args)
+        worked_out.append(len(args[3]))  # the facet fields read ahead
+
+    monkeypatch.setattr(searching, "_while_waiting", spy)
+    during = [searching.search(small_catalog, q, mode="hybrid") for q in queries]
+    assert len(worked_out) == len(queries) and all(worked_out)
+    for a, d in zip(after, during, strict=True):
+        assert [(h.paper.id, h.score, h.snippet_html) for h in a.hits] == [
+            (h.paper.id, h.score, h.snippet_html) for h in d.hits
+        ]
+        assert (a.total, a.facets) == (d.total, d.facets)
 
 
 def test_feedback_options_run_in_both_spaces(small_catalog: Catalog) -> None:

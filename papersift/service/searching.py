@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
@@ -17,6 +17,7 @@ from papersift.index.query import Filters, parse_query
 from papersift.index.snippets import make_snippet, one_word_per_term
 from papersift.rank import rerank as reranking
 from papersift.service.catalog import Catalog
+from papersift.service.coverage import Coverage
 from papersift.service.models import (
     FacetCount,
     Hit,
@@ -38,10 +39,6 @@ from papersift.store.papers import (
     texts_by_num,
 )
 from papersift.store.schema import Paper
-from papersift.titles import ranked_title
-
-TextsOf = Callable[[Sequence[int]], Mapping[int, tuple[str, str]]]
-"""Paper numbers -> (title, abstract) of those found."""
 
 EXACT_FILTER_LIMIT = 20_000
 _LEGS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="papersift-keyword-leg")
@@ -93,12 +90,13 @@ def _fuse(
     filters: Filters,
     depth: int,
     sort: Sort,
-    texts_of: TextsOf | None = None,
+    coverage: Coverage | None = None,
 ) -> list[Fused]:
     """Hybrid ranking: fusion (with feedback when enabled), then the learned rerank.
 
     The weights, the fusion depth, feedback and the reranker were chosen on SciFact train
     (``benchmarks/results/scifact-variants.json``); date sorting skips feedback and rerank.
+    ``coverage`` may hold rows worked out already (default: a fresh one).
     """
     fused = _fuse_with_feedback(catalog, lists, text, filters, depth, sort)
     if not catalog.settings.rerank or sort != "relevance" or len(lists) < 2:
@@ -111,32 +109,10 @@ def _fuse(
         catalog.embed_query(text),
         catalog.vectors.vectors_of,
         depth,
-        coverage_of(catalog, text, texts_of),
+        coverage or Coverage(catalog, text),
         reranking.load_model(reranking.model_path(catalog.settings.encoder)),
     )
     return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
-
-
-def coverage_of(
-    catalog: Catalog, text: str, texts_of: TextsOf | None = None
-) -> Callable[[Sequence[int]], np.ndarray]:
-    """The rerank's coverage features for some papers: the query's terms (idf-weighted) found
-    in each paper's title and abstract, both analysed as the keyword index analyses them.
-    ``texts_of`` reads the papers' texts (default: from the store, in a session of its own)."""
-
-    def own_session(nums: Sequence[int]) -> Mapping[int, tuple[str, str]]:
-        with catalog.store.session() as s:
-            return texts_by_num(s, nums)
-
-    def of(nums: Sequence[int]) -> np.ndarray:
-        kw = catalog.keyword
-        weights = kw.term_weights(text)
-        texts = (texts_of or own_session)(nums)
-        pairs = [(ranked_title(*pair), pair[1]) for pair in (texts.get(n, ("", "")) for n in nums)]
-        found = kw.terms_found([t for pair in pairs for t in pair], weights)
-        return reranking.term_coverage(weights, list(zip(found[::2], found[1::2], strict=True)))
-
-    return of
 
 
 def _fuse_with_feedback(
@@ -245,6 +221,32 @@ def _hits(
     return out
 
 
+PREWORK_CHUNK = 20
+
+
+def _while_waiting(
+    pending: Future[tuple[list[tuple[int, float]], int]],
+    s: Session,
+    nums: Sequence[int],
+    early: dict[int, FacetFields],
+    coverage: Coverage | None,
+) -> None:
+    """Read the semantic leg's papers' facet fields, and work out their rerank coverage, in
+    chunks for as long as the keyword leg is still running on the other core.
+
+    The wait is ~10 ms for a long title at 2.7M papers, and these papers are most of what fusion
+    keeps, so the work after fusion shrinks to the keyword leg's own papers. A chunk at a time,
+    so a leg that has finished waits at most one chunk (~1 ms).
+    """
+    for i in range(0, len(nums), PREWORK_CHUNK):
+        if pending.done():
+            return
+        chunk = nums[i : i + PREWORK_CHUNK]
+        early.update(facet_fields_by_num(s, chunk))
+        if coverage is not None:
+            coverage.add(chunk)
+
+
 def search(
     catalog: Catalog,
     query: str,
@@ -272,40 +274,48 @@ def search(
     total = 0
     similarity: dict[int, float] = {}
     pending: Future[tuple[list[tuple[int, float]], int]] | None = None
-    if mode in ("keyword", "hybrid"):
-        kw_sort: Sort = sort if mode == "keyword" else "relevance"
-        if mode == "hybrid" and len(catalog.vectors):
-            # The keyword leg runs on another core while this one embeds and searches vectors
-            # (all three engines release the GIL): p50 29-32 -> 18-20 ms at 1M papers, 2 cores.
-            pending = _LEGS.submit(_keyword, catalog, text, flt, depth, kw_sort)
-        else:
-            lists["keyword"], total = _keyword(catalog, text, flt, depth, kw_sort)
-    if mode in ("semantic", "hybrid"):
-        if len(catalog.vectors) == 0:
-            notice = "no vector index yet (run `papersift embed`): showing keyword results"
-            if "keyword" not in lists:
-                lists["keyword"], total = _keyword(catalog, text, flt, depth, sort)
-        else:
-            vec = catalog.embed_query(text)
-            semantic = _semantic_for_vector(catalog, vec, flt, depth, set())
-            if pending is not None:
-                lists["keyword"], total = pending.result()
-            lists["semantic"] = semantic
-            similarity = dict(semantic)
     with catalog.store.session() as s:
 
         def texts_of(nums: Sequence[int]) -> dict[int, tuple[str, str]]:
             return texts_by_num(s, nums)  # the rerank reads them in this request's session
 
+        coverage = Coverage(catalog, text, texts_of)
+        early: dict[int, FacetFields] = {}
+        if mode in ("keyword", "hybrid"):
+            kw_sort: Sort = sort if mode == "keyword" else "relevance"
+            if mode == "hybrid" and len(catalog.vectors):
+                # The keyword leg runs on another core while this one embeds and searches
+                # vectors (all three engines release the GIL): p50 29-32 -> 18-20 ms at 1M
+                # papers, 2 cores.
+                pending = _LEGS.submit(_keyword, catalog, text, flt, depth, kw_sort)
+            else:
+                lists["keyword"], total = _keyword(catalog, text, flt, depth, kw_sort)
+        if mode in ("semantic", "hybrid"):
+            if len(catalog.vectors) == 0:
+                notice = "no vector index yet (run `papersift embed`): showing keyword results"
+                if "keyword" not in lists:
+                    lists["keyword"], total = _keyword(catalog, text, flt, depth, sort)
+            else:
+                vec = catalog.embed_query(text)
+                semantic = _semantic_for_vector(catalog, vec, flt, depth, set())
+                if pending is not None:
+                    reranks = settings.rerank and sort == "relevance"
+                    seen = [n for n, _ in semantic]
+                    _while_waiting(pending, s, seen, early, coverage if reranks else None)
+                    lists["keyword"], total = pending.result()
+                lists["semantic"] = semantic
+                similarity = dict(semantic)
         if len(lists) == 1:
             name, ranked = next(iter(lists.items()))
             fused = [Fused(n, v, {name: Evidence(i, v)}) for i, (n, v) in enumerate(ranked, 1)]
         else:
-            fused = _fuse(catalog, lists, text, flt, depth, sort, texts_of)
+            fused = _fuse(catalog, lists, text, flt, depth, sort, coverage)
         total = max(total, len(fused)) if mode != "semantic" else len(fused)
         # Facets and the date sort need three fields of every candidate; the page needs whole
         # papers. Reading whole papers for all ~200 candidates cost ~5 ms a search.
-        candidates = facet_fields_by_num(s, [f.num for f in fused])
+        wanted = sorted({f.num for f in fused})
+        read = {**early, **facet_fields_by_num(s, [n for n in wanted if n not in early])}
+        candidates = {n: read[n] for n in wanted if n in read}
         fused = [f for f in fused if f.num in candidates]  # index a step ahead of the store
         if sort == "date" and mode != "keyword":
             fused = sorted(
