@@ -67,7 +67,7 @@ from scale_corpus import (
     size_name,
     vector_pool,
 )
-from scale_measure import cmd_measure, exact_top10, lat, query_set, rss_bytes
+from scale_measure import cmd_measure, exact_top10, lat, query_set, recall_at_10, rss_bytes
 from scale_report import cmd_report, report
 
 
@@ -143,17 +143,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
             for ef in (32, 64, 96, 128, 160, 192, 256, 384):
                 idx.ef_search = ef
                 for k, rerank in ((10, 0), (10, 64), (100, 100)):
-                    got, times = [], []
-                    for v in qv:
-                        t = time.perf_counter()
-                        hits = idx.search(v, k, rerank=rerank)
-                        times.append((time.perf_counter() - t) * 1000)
-                        got.append([h for h, _ in hits[:10]])
-                    rec = float(
-                        np.mean(
-                            [len(set(g) & set(tr)) / 10 for g, tr in zip(got, truth, strict=True)]
-                        )
-                    )
+                    rec, times = recall_at_10(idx, qv, truth, k, rerank)
                     row = {
                         "connectivity": m,
                         "expansion_add": efa,

@@ -131,6 +131,20 @@ def exact_top10(rows_path: Path, qvecs: np.ndarray) -> np.ndarray:
     return best_i
 
 
+def recall_at_10(
+    index: Any, qv: np.ndarray, truth: np.ndarray, k: int, rerank: int
+) -> tuple[float, list[float]]:
+    """recall@10 of ``index.search`` against exact ``truth`` rows, and each query's ms."""
+    got, times = [], []
+    for v in qv:
+        t0 = time.perf_counter()
+        hits = index.search(v, k, rerank=rerank)
+        times.append((time.perf_counter() - t0) * 1000)
+        got.append([h for h, _ in hits[:10]])
+    rec = float(np.mean([len(set(g) & set(tr)) / 10 for g, tr in zip(got, truth, strict=True)]))
+    return rec, times
+
+
 def _pick(sweep: list[dict[str, Any]], ef: int, k: int, rerank: int) -> float:
     return next(
         float(r["recall@10"]) for r in sweep if (r["ef"], r["k"], r["rerank"]) == (ef, k, rerank)
@@ -242,15 +256,7 @@ def cmd_measure(args: argparse.Namespace) -> None:
     for ef in sorted({64, 128, 192, 256, 384, 512, 768, 1024, 1536, default_ef}):
         vec_index.ef_search = ef
         for k, rerank in ((10, 0), (10, RERANK_DEPTH), (depth, 0), (depth, depth)):
-            got, times = [], []
-            for v in qv:
-                t0 = time.perf_counter()
-                hits = vec_index.search(v, k, rerank=rerank)
-                times.append((time.perf_counter() - t0) * 1000)
-                got.append([h for h, _ in hits[:10]])
-            rec = float(
-                np.mean([len(set(g) & set(tr)) / 10 for g, tr in zip(got, truth, strict=True)])
-            )
+            rec, times = recall_at_10(vec_index, qv, truth, k, rerank)
             row = {"ef": ef, "k": k, "rerank": rerank, "recall@10": round(rec, 4), **lat(times)}
             sweep.append(row)
     vec_index.ef_search = None

@@ -188,6 +188,11 @@ def _trio(d: dict[str, float] | None, qs: tuple[str, ...] = ("p50", "p95", "p99"
     return "/".join(f"{d[q]:.1f}" for q in qs) if d else "-"
 
 
+def _print_header(cols: list[str]) -> None:
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+
+
 def print_table(out: dict[str, Any]) -> None:
     """Two markdown tables: building and size, then queries."""
     cols = [
@@ -200,8 +205,7 @@ def print_table(out: dict[str, Any]) -> None:
         "disk MB (keyword / usearch + f16 rows / SQLite)",
         "vector index B/paper in RAM (RSS, mapped file counted whole / usearch's own count)",
     ]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
+    _print_header(cols)
     for s in out["sizes"]:
         c = s["composition"]
         m = s.get("measured") or {}
@@ -238,8 +242,7 @@ def print_table(out: dict[str, Any]) -> None:
         "service hybrid p50/p95/p99 ms",
         "recall@10 k=10 / k=100 / int8 only",
     ]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
+    _print_header(cols)
     rows = [(f"{s['n']:,}", s["measured"]) for s in out["sizes"] if "measured" in s]
     rows += [(f"{ex['n']:,} (extrapolated)", ex) for ex in out["extrapolated"]]
     for name, m in rows:
