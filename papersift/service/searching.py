@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
@@ -14,21 +13,18 @@ from sqlalchemy.orm import Session
 from papersift.index import prf
 from papersift.index.hybrid import Evidence, Fused, fuse
 from papersift.index.query import Filters, parse_query
-from papersift.index.snippets import make_snippet, one_word_per_term
 from papersift.rank import rerank as reranking
 from papersift.service.catalog import Catalog
 from papersift.service.coverage import Coverage
 from papersift.service.models import (
-    FacetCount,
     Hit,
     Mode,
     PaperOut,
-    RetrieverEvidence,
     SearchOut,
     SimilarOut,
     Sort,
-    Why,
 )
+from papersift.service.results import page_facets, page_hits
 from papersift.store import embeddings as emb
 from papersift.store.papers import (
     FacetFields,
@@ -168,59 +164,6 @@ def _feedback(
         lists["keyword"], _ = kw.search(text, filters, limit=depth, expansion=extra, count=False)
 
 
-def _facets(papers: Sequence[FacetFields]) -> dict[str, list[FacetCount]]:
-    cats: Counter[str] = Counter()
-    years: Counter[str] = Counter()
-    code = 0
-    for p in papers:
-        cats.update(p.categories)
-        if p.published:
-            years[str(p.published.year)] += 1
-        code += p.has_code
-    return {
-        "category": [FacetCount(value=v, count=c) for v, c in cats.most_common(12)],
-        "year": [FacetCount(value=v, count=c) for v, c in sorted(years.items(), reverse=True)],
-        "has_code": [FacetCount(value="code", count=code)],
-    }
-
-
-def _hits(
-    catalog: Catalog,
-    fused: Sequence[Fused],
-    papers: dict[int, Paper],
-    query_text: str,
-    similarity: dict[int, float],
-) -> list[Hit]:
-    terms = set(catalog.keyword.analyze(query_text)) if query_text else set()
-    analyze = catalog.keyword.analyze_word
-    out: list[Hit] = []
-    for f in fused:
-        p = papers.get(f.num)
-        if p is None:
-            continue  # index a step ahead of the store (deleted paper): skip, don't fail
-        snippet = make_snippet(p.abstract or p.title, terms, analyze)
-        title_words = make_snippet(p.title, terms, analyze).matched_terms
-        matched = one_word_per_term(title_words + snippet.matched_terms, terms, analyze, query_text)
-        found_by = [
-            RetrieverEvidence(retriever=name, rank=e.rank, score=round(e.score, 4))  # type: ignore[arg-type]
-            for name, e in f.evidence.items()
-        ]
-        sim = similarity.get(f.num)
-        out.append(
-            Hit(
-                paper=PaperOut.of(p),
-                score=round(f.score, 6),
-                snippet_html=snippet.to_html(),
-                why=Why(
-                    matched_terms=matched,
-                    similarity=round(sim, 4) if sim is not None else None,
-                    found_by=found_by,
-                ),
-            )
-        )
-    return out
-
-
 PREWORK_CHUNK = 20
 
 
@@ -327,8 +270,9 @@ def search(
             nums, mat = emb.get_vectors(s, catalog.model_id, missing, catalog.dim)
             for n, v in zip(nums, mat @ catalog.embed_query(text), strict=True):
                 similarity[n] = float(v)
-        hits = _hits(catalog, window, papers_by_num(s, [f.num for f in window]), text, similarity)
-        facets = _facets(list(candidates.values()))
+        papers = papers_by_num(s, [f.num for f in window])
+        hits = page_hits(catalog, window, papers, text, similarity)
+        facets = page_facets(list(candidates.values()))
     return SearchOut(
         query=query,
         mode=mode,
@@ -363,7 +307,7 @@ def _similar_to_vector(
     fused = [Fused(n, s, {"semantic": Evidence(i, s)}) for i, (n, s) in enumerate(ranked, 1)]
     with catalog.store.session() as s:
         papers = papers_by_num(s, [n for n, _ in ranked])
-        return _hits(catalog, fused, papers, "", dict(ranked))
+        return page_hits(catalog, fused, papers, "", dict(ranked))
 
 
 def similar(
