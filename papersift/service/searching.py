@@ -228,8 +228,9 @@ def search(
             kw_sort: Sort = sort if mode == "keyword" else "relevance"
             if mode == "hybrid" and len(catalog.vectors):
                 # The keyword leg runs on another core while this one embeds and searches
-                # vectors (all three engines release the GIL): p50 29-32 -> 18-20 ms at 1M
-                # papers, 2 cores.
+                # vectors: p50 29-32 -> 18-20 ms at 1M papers, 2 cores. All three engines
+                # release the GIL (usearch only since 2.25: with 2.21 a vector search held it,
+                # which cost concurrent searches on a server ~20% of their throughput).
                 pending = _LEGS.submit(_keyword, catalog, text, flt, depth, kw_sort)
             else:
                 lists["keyword"], total = _keyword(catalog, text, flt, depth, kw_sort)
