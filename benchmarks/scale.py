@@ -140,7 +140,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
                 idx.upsert(list(range(s0, s0 + len(block))), block)
             build_s = time.perf_counter() - t0
             anon1 = rss_bytes("RssAnon:")
-            for ef in (32, 64, 96, 128, 160, 192, 256, 384):
+            for ef in (int(v) for v in args.efs.split(",")):
                 idx.ef_search = ef
                 for k, rerank in ((10, 0), (10, 64), (100, 100)):
                     rec, times = recall_at_10(idx, qv, truth, k, rerank)
@@ -207,6 +207,7 @@ def main() -> None:
                 default="16:64,16:128,12:128,16:256",
                 help="CONNECTIVITY:EXPANSION_ADD pairs",
             )
+            p.add_argument("--efs", default="32,64,96,128,160,192,256,384", help="search widths")
     sub.add_parser("report")
     args = ap.parse_args()
     commands = {

@@ -158,7 +158,7 @@ def cmd_measure(args: argparse.Namespace) -> None:
     from papersift.embed.onnx_minilm import OnnxMiniLM
     from papersift.index.hybrid import fuse
     from papersift.index.keyword import KeywordIndex
-    from papersift.index.vector import RERANK_DEPTH, VectorIndex, expansion_search_for
+    from papersift.index.vector import RERANK_DEPTH, VectorIndex
     from papersift.service import catalog as catalog_module
     from papersift.service import searching
     from papersift.service.catalog import Catalog
@@ -251,7 +251,7 @@ def cmd_measure(args: argparse.Namespace) -> None:
     title_idx = [i for i, (kind, _) in enumerate(queries) if kind == "title"]
     qv = qvecs[title_idx]
     truth = nums[exact_top10(rows_path, qv)]
-    default_ef = expansion_search_for(n_vectors)
+    default_ef = vec_index.default_ef()
     sweep = []
     for ef in sorted({64, 128, 192, 256, 384, 512, 768, 1024, 1536, default_ef}):
         vec_index.ef_search = ef
@@ -295,7 +295,7 @@ def cmd_measure(args: argparse.Namespace) -> None:
         "ef_sweep": sweep,
         "hnsw": {
             "connectivity": vec_index.index.connectivity,
-            "expansion_add": vec_index.index.expansion_add,
+            "expansion_add": vec_index.built_with,  # as recorded (usearch does not store it)
             "expansion_search": default_ef,
             "dtype": str(vec_index.index.dtype),
             "memory_usage_bytes": int(vec_index.index.memory_usage),

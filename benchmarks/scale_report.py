@@ -142,7 +142,7 @@ def report(rows: list[dict[str, Any]], pool: Pool, corpus: Corpus) -> None:
         ex["method"] = (
             "least squares through the measured sizes: keyword latency linear in N, vector "
             "latency and recall linear in log N (recall at the size-aware ef of "
-            "papersift.index.vector.expansion_search_for); query embedding the median of the "
+            "papersift.index.hnsw_width.expansion_search_for); query embedding the median of the "
             "measured sizes; hybrid = largest measured hybrid + the two legs' growth; "
             "bytes/paper as at the largest measured size"
         )

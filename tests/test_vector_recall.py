@@ -231,11 +231,21 @@ def test_upsert_replaces_a_vector_and_its_rerank_row(tmp_path: Path) -> None:
 
 
 def test_search_widens_as_the_index_grows(tmp_path: Path) -> None:
-    """HNSW needs a wider search at 1M papers than at 100k for the same recall (measured)."""
-    from papersift.index.vector import EF_SEARCH, EF_SEARCH_MAX, expansion_search_for
+    """HNSW needs a wider search at 1M papers than at 100k for the same recall, and a graph
+    built narrower needs a wider search again (measured)."""
+    from papersift.index.hnsw_width import (
+        EF_SEARCH,
+        EF_SEARCH_MAX,
+        LEGACY_EF_ADD,
+        expansion_search_for,
+    )
 
     assert expansion_search_for(2_000) == expansion_search_for(100_000) == EF_SEARCH
     assert EF_SEARCH < expansion_search_for(1_000_000) < expansion_search_for(2_700_000)
+    assert expansion_search_for(2_700_000) == 1536
+    assert expansion_search_for(2_700_000, LEGACY_EF_ADD) == 3136
+    for n in (50_000, 1_000_000, 2_700_000):
+        assert expansion_search_for(n) < expansion_search_for(n, LEGACY_EF_ADD)
     assert expansion_search_for(10**9) == EF_SEARCH_MAX
     rng = np.random.default_rng(5)
     x = rng.standard_normal((20, DIM)).astype(np.float32)
@@ -277,3 +287,34 @@ def test_rows_missing_from_an_older_sidecar_are_noticed_and_can_be_rewritten(
     writer.write_rows(list(range(300)), x[:300])
     assert writer.rows_present([0, 150, 299]) and writer.mapped  # checked without loading
     assert np.allclose(VectorIndex(path, DIM, "test").vectors_of([7])[0], x[7], atol=1e-3)
+
+
+def test_a_graph_is_searched_as_wide_as_its_build_needs(tmp_path: Path) -> None:
+    """usearch does not store how wide a graph was built, so papersift records it beside the
+    graph: a graph from before the record (built with 64) keeps the wider search it needs,
+    also after papers are added to it, until a rebuild; readers pick the record up."""
+    from papersift.index.hnsw_width import EF_ADD, LEGACY_EF_ADD, expansion_search_for, record_path
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((40, DIM)).astype(np.float32)
+    path = tmp_path / "v.usearch"
+    build(path, x[:30]).save()
+    assert VectorIndex(path, DIM, "test").built_with == EF_ADD
+    record_path(path).unlink()  # as papersift before session 13 left it
+    old = VectorIndex(path, DIM, "test")
+    assert old.built_with == LEGACY_EF_ADD
+    old.search(x[0], 5)
+    assert old.index.expansion_search == expansion_search_for(30, LEGACY_EF_ADD)
+    old.upsert([30], x[30:31])  # new papers do not make the older part better connected
+    old.save()
+    reader = VectorIndex(path, DIM, "test")
+    assert reader.built_with == LEGACY_EF_ADD and reader.mapped
+    rebuilt = VectorIndex(path, DIM, "test")
+    rebuilt.reset()  # `papersift reindex`
+    rebuilt.upsert(list(range(40)), x)
+    rebuilt.save()
+    reader.refresh_every = 0.0
+    assert reader.refresh()
+    assert reader.built_with == EF_ADD
+    reader.search(x[0], 5)
+    assert reader.index.expansion_search == expansion_search_for(40)

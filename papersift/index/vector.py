@@ -14,6 +14,9 @@ Two files per model, both derived data that `papersift reindex` rebuilds from th
   more ef does not help), so a search takes the HNSW's best :data:`RERANK_DEPTH` candidates
   and orders them by exact cosine over these rows, which reads well under 1 MB of the file.
 
+A third, tiny file, ``vectors-<model>.build.json``, records how wide the graph was built, which
+sets how wide it is searched (:mod:`papersift.index.hnsw_width`).
+
 Keys are paper ``num``. A sidecar that is missing or shorter than a key (an index written before
 it existed) falls back to the int8 scores for those keys.
 
@@ -39,19 +42,16 @@ import numpy as np
 import onnxruntime  # noqa: F401  # isort: skip  (must precede usearch: DESIGN.md import-order crash)
 from usearch.index import Index  # isort: skip
 
-# Tuned with benchmarks/scale.py (README "Scale"): recall@10 against exact search, with the
-# re-rank, on MiniLM-like vectors and title queries. connectivity 16 keeps the mapped graph at 548
-# bytes/paper (budget 600; 24 would add 64 bytes of links). expansion_add 128 builds 2.2x slower
-# than 64 for +1 point of recall at 100k; the cheaper build is kept and recall bought at query
-# time, where HNSW needs a wider search as the index grows and as its neighbourhoods crowd. On
-# session 7's corpus (vectors of recent ML papers, a paper's 10th neighbour at cosine 0.58):
-# 100k ef 256 0.948, 384 0.961; 1M ef 1024 0.943, 1376 0.956; 2.7M ef 2048 0.937, 3072 0.951.
-# expansion_search_for() follows that, ef = 320 * (n / 100k) ** 0.69: 320, 1568 and 3136. (The
-# earlier curve, 192 * (n / 100k) ** 0.6, gave 0.958-0.965 on session 4's sparser vectors.)
-CONNECTIVITY = 16
-EF_ADD = 64
-EF_SEARCH = 320  # at 100k papers and below
-EF_SEARCH_MAX = 4096
+from papersift.index.hnsw_width import (
+    CONNECTIVITY,
+    EF_ADD,
+    EF_SEARCH,
+    expansion_search_for,
+    read_built_with,
+    record_path,
+    write_built_with,
+)
+
 RERANK_DEPTH = 64  # HNSW candidates re-ranked exactly (at least k)
 _GROW = 1.25  # sidecar capacity grows by this factor, so appends do not remap every batch
 REFRESH_SECONDS = 1.0  # how often a reader looks for a graph file saved by another process
@@ -74,10 +74,12 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def expansion_search_for(n: int) -> int:
-    """The search width (ef) that kept recall@10 >= 0.95 at n papers, in steps of 32."""
-    ef = EF_SEARCH * max(1.0, n / 100_000) ** 0.69
-    return int(min(EF_SEARCH_MAX, -(-ef // 32) * 32))
+def _file_id(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class VectorIndex:
@@ -87,7 +89,7 @@ class VectorIndex:
         self.model_id = model_id
         self.exact_path = path.with_suffix(".f16")
         self._exact: np.memmap | None = None
-        self.ef_search: int | None = None  # None: expansion_search_for(len(self))
+        self.ef_search: int | None = None  # None: expansion_search_for(len(self), built_with)
         self.refresh_every = REFRESH_SECONDS
         self._next_check = 0.0
         self._unsaved = False  # changes only this process has: never swapped for the file's
@@ -98,13 +100,20 @@ class VectorIndex:
         self._file: tuple[int, int, int] | None = self._file_id()  # the file this copy is
         self.mapped = self._file is not None  # True: the graph is that file, mapped read-only
         self.index = self._mapped() if self.mapped else self._new()
+        # How the graph was built (hnsw_width): a new one now; a file, as its record says.
+        self._record: tuple[int, int, int] | None = None
+        self.built_with = self._read_record() if self.mapped else EF_ADD
 
     def _file_id(self) -> tuple[int, int, int] | None:
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return _file_id(self.path)
+
+    def _read_record(self) -> int:
+        self._record = _file_id(record_path(self.path))
+        return read_built_with(self.path)
+
+    def default_ef(self) -> int:
+        """The search width this graph gets unless :attr:`ef_search` pins one."""
+        return expansion_search_for(len(self.index), self.built_with)
 
     def _mapped(self) -> Index:
         index = self._new(key_lookups=False)
@@ -124,10 +133,13 @@ class VectorIndex:
         if self._unsaved or now < self._next_check:
             return False
         self._next_check = now + self.refresh_every
+        if _file_id(record_path(self.path)) != self._record:
+            self.built_with = self._read_record()
         found = self._file_id()
         if found is None or found == self._file:
             return False
         self.index, self.mapped, self._file = self._mapped(), True, found
+        self.built_with = self._read_record()
         return True
 
     def _writable(self) -> None:
@@ -315,6 +327,8 @@ class VectorIndex:
             self.index.save(str(tmp))
             os.replace(tmp, self.path)
             self._file = self._file_id()
+            write_built_with(self.path, self.built_with)
+            self._record = _file_id(record_path(self.path))
         self._unsaved, self._rebuilt = False, False
         self._ops = []
 
@@ -327,6 +341,8 @@ class VectorIndex:
         """
         merged = self._new()
         merged.load(str(self.path))
+        # papers added with either width: searched as the narrower-built part needs
+        self.built_with = min(self.built_with, read_built_with(self.path))
         for added, keys in self._ops:  # in order: a paper added, then removed, stays removed
             present = keys[np.asarray(merged.contains(keys), dtype=bool).reshape(-1)]
             if len(present):
@@ -337,6 +353,7 @@ class VectorIndex:
 
     def reset(self) -> None:
         self.index = self._new()
+        self.built_with = EF_ADD
         self.mapped = False
         self._unsaved = True
         self._rebuilt = True
@@ -358,7 +375,7 @@ class VectorIndex:
             return []
         k = min(k, len(self.index))
         depth = RERANK_DEPTH if rerank is None else rerank
-        ef = self.ef_search or expansion_search_for(len(self.index))
+        ef = self.ef_search or self.default_ef()
         if self.index.expansion_search != ef:
             self.index.expansion_search = ef  # type: ignore[misc]  # settable at run time
         query = np.asarray(vector, dtype=np.float32).ravel()
