@@ -175,13 +175,20 @@ def ingest(
 
 @main.command()
 @click.option("--no-embed", is_flag=True, help="rebuild the keyword index only")
+@click.option(
+    "--vectors-only",
+    is_flag=True,
+    help="rebuild the vector graph only (e.g. one built by an older papersift)",
+)
 @click.pass_context
-def reindex(ctx: click.Context, no_embed: bool) -> None:
+def reindex(ctx: click.Context, no_embed: bool, vectors_only: bool) -> None:
     """Rebuild every index from the store (cached embeddings are reused)."""
+    if no_embed and vectors_only:
+        fail("--no-embed and --vectors-only leave nothing to rebuild together")
     catalog = open_catalog(ctx)
     started = time.perf_counter()
     bars = _Bars(True)
-    done = catalog.rebuild(embed=not no_embed, progress=bars)
+    done = catalog.rebuild(embed=not no_embed, keyword=not vectors_only, progress=bars)
     bars.close()
     click.echo(f"reindexed {done} in {time.perf_counter() - started:.1f}s")
 

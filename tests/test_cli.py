@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from papersift.cli import main
@@ -47,3 +48,39 @@ def test_ingest_search_similar_stats_from_the_terminal(tmp_path: Path) -> None:
 def test_unknown_source_is_one_clear_line(tmp_path: Path) -> None:
     code, out = run(tmp_path, "ingest", "bibtex", __file__)
     assert code == 2 and out.startswith("error: unknown source 'bibtex'")
+
+
+def test_reindex_vectors_only_builds_an_older_graph_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vector graph from before its build width was recorded (an older papersift, built
+    narrower) is searched wider until rebuilt; `reindex --vectors-only` rebuilds it from the
+    cached embeddings and leaves the keyword index as it was."""
+    from papersift.index.hnsw_width import EF_ADD, LEGACY_EF_ADD, record_path
+    from papersift.index.vector import VectorIndex
+    from papersift.service import catalog as catalog_module
+
+    data = tmp_path / "papers.jsonl"
+    rows = [
+        {"id": f"2101.0000{i}", "title": f"Paper {i} on learning rates",
+         "summary": f"Abstract {i}: warmup and learning rate schedules.", "authors": ["A. One"]}
+        for i in range(1, 6)
+    ]  # fmt: skip
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    d = tmp_path / "d"
+    assert run(d, "ingest", "jsonl", str(data), "--quiet")[0] == 0
+    (graph,) = (d / "index").glob("vectors-*.usearch")
+    record_path(graph).unlink()  # as papersift before session 13 left it
+    assert VectorIndex(graph, 384, "x").built_with == LEGACY_EF_ADD
+
+    def no_keyword_rebuild(path: Path) -> None:
+        raise AssertionError("the keyword index was rebuilt")
+
+    monkeypatch.setattr(catalog_module.KeywordIndex, "recreate", no_keyword_rebuild)
+    code, out = run(d, "reindex", "--vectors-only")
+    assert code == 0, out
+    assert VectorIndex(graph, 384, "x").built_with == EF_ADD
+    code, out = run(d, "search", "learning rate warmup", "--mode", "semantic", "--json")
+    assert code == 0 and len(json.loads(out)["hits"]) == 5
+    code, out = run(d, "reindex", "--vectors-only", "--no-embed")
+    assert code == 2 and "nothing to rebuild" in out

@@ -263,15 +263,23 @@ class Catalog:
                 progress("vector index", added, added)
         return added
 
-    def rebuild(self, *, embed: bool = True, progress: Progress | None = None) -> dict[str, int]:
-        """Drop both indexes and rebuild them from the store (cached vectors are reused)."""
+    def rebuild(
+        self, *, embed: bool = True, keyword: bool = True, progress: Progress | None = None
+    ) -> dict[str, int]:
+        """Drop both indexes and rebuild them from the store (cached vectors are reused).
+
+        ``keyword=False`` rebuilds the vector graph alone: a graph built by an older papersift
+        (narrower, so searched wider: :mod:`papersift.index.hnsw_width`) is built anew without
+        re-indexing every paper's words.
+        """
         with self._lock:
-            self.keyword = KeywordIndex.recreate(self.settings.index_dir / "keyword")
+            if keyword:
+                self.keyword = KeywordIndex.recreate(self.settings.index_dir / "keyword")
+                state = self._state()
+                state.pop("keyword", None)
+                state.pop("keyword_pending", None)
+                self._save_state(state)
             self.vectors.reset()
-            state = self._state()
-            state.pop("keyword", None)
-            state.pop("keyword_pending", None)
-            self._save_state(state)
         return self.sync(embed=embed, progress=progress)
 
     def import_vectors(self, ids: Sequence[str], vectors: np.ndarray) -> int:
