@@ -5,7 +5,8 @@ recall with a narrower beam: at 2.7M papers, built with 128 a search needs ef 15
 0.95, built with 64 it needs 3136 (``benchmarks/scale.py tune``, session 13). The search width
 therefore depends on how the graph was built, and usearch does not store that in its file:
 a small JSON file beside the graph does. A graph without one was built by an earlier papersift
-with 64, and is searched as such until ``papersift reindex`` rebuilds it.
+with 64, and is searched as such until ``papersift reindex --vectors-only`` (or a whole
+``reindex``) rebuilds it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 # re-rank, on MiniLM-like vectors and title queries. connectivity 16 keeps the mapped graph at 548
 # bytes/paper (budget 600; 24 would add 64 bytes of links).
 CONNECTIVITY = 16
-# Built with 128: 100k ef 192 0.954; 2.7M ef 1536 0.9535, p50 12.6 ms against 21 ms for the
-# graph built with 64 at its own ef 3136 (0.951); the build takes ~2x as long.
+# Built with 128: 100k ef 192 0.954; 2.7M ef 1536 0.9535 at 12.6 ms p50, where the graph built
+# with 64 needs ef 3136 for 0.9485 at 20.4 ms (one run, both graphs); the build takes 1.8x as long.
 EF_ADD = 128
 EF_SEARCH = 192  # at 100k papers and fewer
 EF_CURVE = (EF_SEARCH, 0.6309)  # ef = 192 * (n / 100k) ** 0.6309: 192, 832 and 1536
