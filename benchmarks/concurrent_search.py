@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import threading
@@ -32,20 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scale_report import machine
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 def worker(size: str, clients: list[int], queries: int) -> dict[str, Any]:
@@ -151,7 +140,7 @@ def main() -> None:
             )
     base = {row["clients"]: row for row in rows if row["variant"] == "papersift's pins"}
     print(
-        f"\n{args.size} papers, {os.cpu_count()} cores, {cpu_model()}, "
+        f"\n{args.size} papers, {os.cpu_count()} cores, {machine()['cpu']}, "
         f"load {os.getloadavg()[0]:.2f}; median of {args.rounds} rounds, "
         f"{args.queries} hybrid searches per row"
     )
@@ -165,9 +154,9 @@ def main() -> None:
             f"{ratio:.2f} |"
         )
     out = args.json or RESULTS / f"concurrent-search-{args.size}.json"
-    machine = {"cpus": os.cpu_count(), "cpu": cpu_model(), "load_average": os.getloadavg()}
+    where = {**machine(), "load_average": os.getloadavg()}
     out.write_text(
-        json.dumps({"size": args.size, "machine": machine, "rounds": runs, "rows": rows}, indent=1)
+        json.dumps({"size": args.size, "machine": where, "rounds": runs, "rows": rows}, indent=1)
     )
     print(f"\nwrote {out}")
 

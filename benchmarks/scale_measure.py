@@ -28,6 +28,7 @@ from scale_corpus import (
     size_name,
     vector_pool,
 )
+from scale_report import machine
 from tqdm import tqdm
 
 
@@ -331,6 +332,7 @@ def cmd_measure(args: argparse.Namespace) -> None:
             "disk_total": round(sum(sizes.values()) / max(n_vectors, 1), 1),
         },
         "load_avg_during": os.getloadavg(),
+        "machine": machine(),
     }
     (d / "measure.json").write_text(json.dumps(result, indent=1))
     if catalog is not None:
