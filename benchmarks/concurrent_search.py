@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +59,17 @@ def worker(size: str, clients: list[int], queries: int) -> dict[str, Any]:
     for t in texts[:20]:  # warm-up: caches, mapped pages
         searching.search(catalog, t, mode="hybrid")
     out: dict[str, Any] = {"usearch": usearch.__version__, "by_clients": {}}
+
+    def search(q: str) -> None:
+        searching.search(catalog, q, mode="hybrid")
+
     for n in clients:
         catalog_module._QUERY_CACHE.clear()
-        search = lambda q: searching.search(catalog, q, mode="hybrid")  # noqa: E731
         out["by_clients"][str(n)] = _load(search, texts[20 : 20 + queries], n)
     return out
 
 
-def _load(search: Any, queries: list[str], clients: int) -> dict[str, float]:
+def _load(search: Callable[[str], None], queries: list[str], clients: int) -> dict[str, float]:
     """``queries`` shared out to ``clients`` threads that each search one at a time."""
     todo = list(reversed(queries))
     lock = threading.Lock()

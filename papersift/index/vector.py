@@ -133,14 +133,13 @@ class VectorIndex:
         if self._unsaved or now < self._next_check:
             return False
         self._next_check = now + self.refresh_every
-        if _file_id(record_path(self.path)) != self._record:
-            self.built_with = self._read_record()
         found = self._file_id()
-        if found is None or found == self._file:
-            return False
-        self.index, self.mapped, self._file = self._mapped(), True, found
-        self.built_with = self._read_record()
-        return True
+        remapped = found is not None and found != self._file
+        if remapped:
+            self.index, self.mapped, self._file = self._mapped(), True, found
+        if _file_id(record_path(self.path)) != self._record:  # after the graph it describes
+            self.built_with = self._read_record()
+        return remapped
 
     def _writable(self) -> None:
         """Load the mapped graph into memory before the first change (a view is read-only).
