@@ -214,7 +214,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from papersift.web.app import create_app
 
     settings = _settings(ctx)
-    app = create_app(settings)
+    app = create_app(settings, warm=True)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 
 

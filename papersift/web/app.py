@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +22,7 @@ from papersift.mail.tokens import TokenError
 from papersift.service.accounts import AccountError, Forbidden, Unauthorized
 from papersift.service.catalog import Catalog
 from papersift.service.searching import NotFound
+from papersift.service.warmup import warm_up
 from papersift.web import (
     api,
     api_community,
@@ -37,9 +40,15 @@ from papersift.web.auth import CsrfError, csrf_cookie_middleware
 from papersift.web.ratelimit import RateLimited
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("uvicorn.error")  # printed with the server's own start-up lines
 
 
-def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, catalog: Catalog | None = None, *, warm: bool = False
+) -> FastAPI:
+    """``warm``: load the model and run one search before taking requests, then freeze the
+    heap out of the garbage collector's full passes (:mod:`papersift.service.warmup`); what
+    ``papersift serve`` does, so its first user does not wait for the model."""
     settings = settings or (catalog.settings if catalog else Settings())
 
     @asynccontextmanager
@@ -47,6 +56,14 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         cat = catalog or Catalog(settings)
         cat.sync(embed=False)  # catch up with anything ingested while the server was down
         app.state.catalog = cat
+        if warm:
+            done = await asyncio.to_thread(warm_up, cat)
+            log.info(
+                "warmed up in %.2f s (encoder %s), %d objects frozen",
+                done.seconds,
+                "loaded" if done.encoder else "not loaded",
+                done.frozen,
+            )
         scheduler = subscribe.start_scheduler(cat)  # digests, when digest_scheduler is on
         yield
         if scheduler is not None:
