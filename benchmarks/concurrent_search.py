@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scale_report import machine
+from scale_report import machine, save_rounds
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -158,11 +158,7 @@ def main() -> None:
             f"{ratio:.2f} |"
         )
     out = args.json or RESULTS / f"concurrent-search-{args.size}.json"
-    where = {**machine(), "load_average": os.getloadavg()}
-    out.write_text(
-        json.dumps({"size": args.size, "machine": where, "rounds": runs, "rows": rows}, indent=1)
-    )
-    print(f"\nwrote {out}")
+    save_rounds(out, args.size, runs, rows)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,16 @@ def machine() -> dict[str, Any]:
         "tantivy": version("tantivy"),
         "onnxruntime": version("onnxruntime"),
     }
+
+
+def save_rounds(out: Path, size: str, runs: Any, rows: list[dict[str, Any]]) -> None:
+    """An A/B run's JSON: every round of every variant, the summary rows, and the machine with
+    its load average at the end (the side-by-side benchmarks share this layout)."""
+    where = {**machine(), "load_average": os.getloadavg()}
+    out.write_text(
+        json.dumps({"size": size, "machine": where, "rounds": runs, "rows": rows}, indent=1)
+    )
+    print(f"\nwrote {out}")
 
 
 def composition(n: int, corpus: Corpus, pool: Pool) -> dict[str, int]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scale_report import machine
+from scale_report import machine, save_rounds
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -127,11 +127,7 @@ def main() -> None:
             f"{row['full_collection_ms_max']:.1f} |"
         )
     out = args.json or RESULTS / f"service-tail-{args.size}.json"
-    where = {**machine(), "load_average": os.getloadavg()}
-    out.write_text(
-        json.dumps({"size": args.size, "machine": where, "rounds": runs, "rows": rows}, indent=1)
-    )
-    print(f"\nwrote {out}")
+    save_rounds(out, args.size, runs, rows)
 
 
 if __name__ == "__main__":
