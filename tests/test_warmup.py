@@ -43,6 +43,18 @@ def test_warm_up_on_an_empty_catalogue(tmp_path: Path) -> None:
         cat.close()
 
 
+def test_a_failing_warm_up_search_does_not_stop_the_server(
+    small_catalog: Catalog, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("index unreadable")
+
+    monkeypatch.setattr("papersift.service.warmup.search", broken)
+    done = warm_up(small_catalog)
+    assert done.encoder and done.frozen > 0
+    assert "warm-up search failed" in caplog.text and "index unreadable" in caplog.text
+
+
 def test_serve_warms_up_before_the_first_request(small_catalog: Catalog) -> None:
     with TestClient(create_app(catalog=small_catalog, warm=True)) as client:
         assert small_catalog._encoder is not None

@@ -46,12 +46,15 @@ def warm_up(catalog: Catalog) -> WarmUp:
     encoder = True
     try:
         catalog.encoder  # noqa: B018 - loads the model now rather than in the first request
-        if catalog.keyword.num_docs():
-            # Hybrid falls back to keyword on its own when nothing is embedded yet.
-            search(catalog, WARM_UP_QUERY, mode="hybrid", page_size=10)
     except EncoderError as e:
         encoder = False
         log.warning("encoder not loaded at start (%s): searches will load it or fall back", e)
+    try:
+        if catalog.keyword.num_docs():
+            # Hybrid falls back to keyword on its own when nothing is embedded yet.
+            search(catalog, WARM_UP_QUERY, mode="hybrid" if encoder else "keyword", page_size=10)
+    except Exception:  # an optimisation must not keep the server from starting
+        log.warning("warm-up search failed; serving anyway", exc_info=True)
     gc.collect()
     gc.freeze()
     return WarmUp(time.perf_counter() - started, encoder, gc.get_freeze_count())
