@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scale_report import machine, save_rounds
+from scale_report import machine, print_header, print_row, save_rounds
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -148,14 +148,15 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.2f}; median of {args.rounds} rounds, "
         f"{args.queries} hybrid searches per row"
     )
-    print("| variant | usearch | clients | searches/s | p50 ms | p95 ms | searches/s vs pins |")
-    print("|---|---|---|---|---|---|---|")
+    print_header(
+        ["variant", "usearch", "clients", "searches/s", "p50 ms", "p95 ms", "searches/s vs pins"]
+    )
     for row in rows:
         ratio = row["searches_per_s"] / base[row["clients"]]["searches_per_s"]
-        print(
-            f"| {row['variant']} | {row['usearch']} | {row['clients']} | "
-            f"{row['searches_per_s']:.1f} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | "
-            f"{ratio:.2f} |"
+        print_row(
+            [row["variant"], row["usearch"], str(row["clients"])]
+            + [f"{row[k]:.1f}" for k in ("searches_per_s", "p50_ms", "p95_ms")]
+            + [f"{ratio:.2f}"]
         )
     out = args.json or RESULTS / f"concurrent-search-{args.size}.json"
     save_rounds(out, args.size, runs, rows)

@@ -199,8 +199,13 @@ def _trio(d: dict[str, float] | None, qs: tuple[str, ...] = ("p50", "p95", "p99"
     return "/".join(f"{d[q]:.1f}" for q in qs) if d else "-"
 
 
-def _print_header(cols: list[str]) -> None:
-    print("| " + " | ".join(cols) + " |")
+def print_row(cells: list[str]) -> None:
+    """One row of a markdown table (the benchmarks print their tables as the README shows them)."""
+    print("| " + " | ".join(cells) + " |")
+
+
+def print_header(cols: list[str]) -> None:
+    print_row(cols)
     print("|" + "---|" * len(cols))
 
 
@@ -216,7 +221,7 @@ def print_table(out: dict[str, Any]) -> None:
         "disk MB (keyword / usearch + f16 rows / SQLite)",
         "vector index B/paper in RAM (RSS, mapped file counted whole / usearch's own count)",
     ]
-    _print_header(cols)
+    print_header(cols)
     for s in out["sizes"]:
         c = s["composition"]
         m = s.get("measured") or {}
@@ -241,7 +246,7 @@ def print_table(out: dict[str, Any]) -> None:
             ),
             f"{bp['vector_index_rss']:.0f} / {bp['vector_index_usearch']:.0f}" if bp else "-",
         ]
-        print("| " + " | ".join(row) + " |")
+        print_row(row)
     print()
     cols = [
         "N",
@@ -253,7 +258,7 @@ def print_table(out: dict[str, Any]) -> None:
         "service hybrid p50/p95/p99 ms",
         "recall@10 k=10 / k=100 / int8 only",
     ]
-    _print_header(cols)
+    print_header(cols)
     rows = [(f"{s['n']:,}", s["measured"]) for s in out["sizes"] if "measured" in s]
     rows += [(f"{ex['n']:,} (extrapolated)", ex) for ex in out["extrapolated"]]
     for name, m in rows:
@@ -270,7 +275,7 @@ def print_table(out: dict[str, Any]) -> None:
             _trio(svc.get("hybrid")),
             f"{r.get('k=10', 0):.3f} / {r.get('k=100', 0):.3f} / {r.get('k=10, int8 only', 0):.3f}",
         ]
-        print("| " + " | ".join(row) + " |")
+        print_row(row)
 
 
 def plot(out: dict[str, Any]) -> None:

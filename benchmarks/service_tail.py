@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scale_report import machine, save_rounds
+from scale_report import machine, print_header, print_row, save_rounds
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -118,13 +118,18 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.2f}; median of {args.rounds} rounds of "
         f"{runs[VARIANTS[0]][0]['searches']} hybrid searches"
     )
-    print("| process | p50 / p95 / p99 / max ms | full collections | slowest full collection ms |")
-    print("|---|---|---|---|")
+    print_header(
+        ["process", "p50 / p95 / p99 / max ms", "full collections", "slowest full collection ms"]
+    )
     for row in rows:
-        print(
-            f"| {row['variant']} | {row['p50_ms']:.1f} / {row['p95_ms']:.1f} / "
-            f"{row['p99_ms']:.1f} / {row['max_ms']:.1f} | {row['full_collections']:.0f} | "
-            f"{row['full_collection_ms_max']:.1f} |"
+        latency = " / ".join(f"{row[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
+        print_row(
+            [
+                str(row["variant"]),
+                latency,
+                f"{row['full_collections']:.0f}",
+                f"{row['full_collection_ms_max']:.1f}",
+            ]
         )
     out = args.json or RESULTS / f"service-tail-{args.size}.json"
     save_rounds(out, args.size, runs, rows)
