@@ -43,21 +43,12 @@ def worker(size: str, clients: list[int], queries: int) -> dict[str, Any]:
     to that many threads; each search pays for its query embedding."""
     import onnxruntime  # noqa: F401  # isort: skip  (before usearch: DESIGN.md import-order crash)
     import usearch
-    from scale_build import build_dir
-    from scale_corpus import parse_size, real_records
-    from scale_measure import query_set
+    from scale_measure import warm_service
 
-    from papersift.config import Settings
-    from papersift.embed.onnx_minilm import OnnxMiniLM
     from papersift.service import catalog as catalog_module
     from papersift.service import searching
-    from papersift.service.catalog import Catalog
 
-    texts = [t for _, t in query_set(real_records(), 200, 100)]
-    catalog = Catalog(Settings(data_dir=build_dir(parse_size(size))))
-    catalog.use_encoder(OnnxMiniLM())
-    for t in texts[:20]:  # warm-up: caches, mapped pages
-        searching.search(catalog, t, mode="hybrid")
+    catalog, texts = warm_service(size)
     out: dict[str, Any] = {"usearch": usearch.__version__, "by_clients": {}}
 
     def search(q: str) -> None:

@@ -106,6 +106,23 @@ def query_set(rows: list[dict[str, Any]], n_titles: int, n_phrases: int) -> list
     return out
 
 
+def warm_service(size: str) -> tuple[Any, list[str]]:
+    """A catalogue over a finished build with the shipped encoder, after 20 hybrid searches
+    (caches filled, mapped pages touched), and the 300 benchmark queries' texts: where the
+    side-by-side service benchmarks start (``concurrent_search.py``, ``service_tail.py``)."""
+    from papersift.config import Settings
+    from papersift.embed.onnx_minilm import OnnxMiniLM
+    from papersift.service import searching
+    from papersift.service.catalog import Catalog
+
+    texts = [t for _, t in query_set(real_records(), 200, 100)]
+    catalog = Catalog(Settings(data_dir=build_dir(parse_size(size))))
+    catalog.use_encoder(OnnxMiniLM())
+    for t in texts[:20]:
+        searching.search(catalog, t, mode="hybrid")
+    return catalog, texts
+
+
 def pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2) if values else 0.0
 

@@ -38,22 +38,13 @@ VARIANTS = ("frozen heap (serve)", "no freeze")
 
 def worker(size: str, freeze: bool, passes: int) -> dict[str, Any]:
     """``passes`` rounds of the 280 benchmark queries after the first 20, in this process."""
-    from scale_build import build_dir
-    from scale_corpus import parse_size, real_records
-    from scale_measure import query_set
+    from scale_measure import warm_service
 
-    from papersift.config import Settings
-    from papersift.embed.onnx_minilm import OnnxMiniLM
     from papersift.service import catalog as catalog_module
     from papersift.service import searching
-    from papersift.service.catalog import Catalog
     from papersift.service.warmup import warm_up
 
-    texts = [t for _, t in query_set(real_records(), 200, 100)]
-    catalog = Catalog(Settings(data_dir=build_dir(parse_size(size))))
-    catalog.use_encoder(OnnxMiniLM())
-    for t in texts[:20]:  # warm-up: caches, mapped pages
-        searching.search(catalog, t, mode="hybrid")
+    catalog, texts = warm_service(size)
     if freeze:
         warm_up(catalog)
     pauses: list[tuple[int, float]] = []
