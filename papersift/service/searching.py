@@ -86,13 +86,13 @@ def _fuse(
     filters: Filters,
     depth: int,
     sort: Sort,
-    coverage: Coverage | None = None,
+    coverage: Coverage,
 ) -> list[Fused]:
     """Hybrid ranking: fusion (with feedback when enabled), then the learned rerank.
 
     The weights, the fusion depth, feedback and the reranker were chosen on SciFact train
     (``benchmarks/results/scifact-variants.json``); date sorting skips feedback and rerank.
-    ``coverage`` may hold rows worked out already (default: a fresh one).
+    ``coverage`` may hold rows worked out already, while the keyword leg ran.
     """
     fused = _fuse_with_feedback(catalog, lists, text, filters, depth, sort)
     if not catalog.settings.rerank or sort != "relevance" or len(lists) < 2:
@@ -105,7 +105,7 @@ def _fuse(
         catalog.embed_query(text),
         catalog.vectors.vectors_of,
         depth,
-        coverage or Coverage(catalog, text),
+        coverage,
         reranking.load_model(reranking.model_path(catalog.settings.encoder)),
     )
     return [Fused(n, score, by_num[n].evidence) for n, score in reranked]
